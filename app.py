@@ -1,0 +1,81 @@
+"""TorchAudio Lab: entry point. ``python app.py --help`` lists the flags.
+
+Importing this module builds ``demo`` without launching it (tests import it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+
+from audiolab import cache, limits
+from components import audio_tab, placeholder
+from components.i18n import build_i18n, t
+
+QUEUE_MAX_SIZE = 32  # waiting requests beyond this get a "busy" answer
+CONCURRENCY = 2  # requests processed at once per event (2 cores)
+DELETE_CACHE = (600, 3600)  # every 10 min, delete uploads/results older than 1 h
+
+TABS = [
+    ("tab_audio", audio_tab.build),
+    ("tab_features", placeholder.build),
+    ("tab_augment", placeholder.build),
+    ("tab_griffinlim", placeholder.build),
+    ("tab_wav2vec2", placeholder.build),
+]
+
+
+def build_demo() -> gr.Blocks:
+    """The whole app: one ``gr.Blocks`` with a tab per feature area."""
+    shared: dict = {}
+    with gr.Blocks(title="TorchAudio Lab", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
+        gr.Markdown("# TorchAudio Lab")
+        gr.Markdown(t("app_intro"))
+        with gr.Tabs():
+            for key, build in TABS:
+                with gr.Tab(t(key), id=key):
+                    build(shared)
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """Hardened ``launch()`` settings shared by ``main`` and the tests."""
+    return {
+        "max_file_size": f"{limits.MAX_FILE_BYTES // 2**20}mb",
+        "enable_monitoring": False,
+        "show_error": False,
+        "i18n": build_i18n(),
+        "ssr_mode": False,
+    }
+
+
+demo = build_demo()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line flags."""
+    parser = argparse.ArgumentParser(description="TorchAudio Lab web app")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse flags, pick the device, launch the server (blocks)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    device = cache.set_default_device(args.device)
+    logging.getLogger("audiolab").info("TorchAudio Lab on %s", device)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Every bound on input size and parameters, in one place, with the checks that use them.
+
+Checks raise :class:`AudioLabError` with a message that repeats the offending value.
+"""
+
+from __future__ import annotations
+
+import math
+
+from audiolab.errors import AudioLabError
+
+# --- Input audio -------------------------------------------------------------------
+MAX_FILE_BYTES = 25 * 1024 * 1024  # uploads and URL downloads (matches launch max_file_size)
+MAX_DURATION_S = 600.0  # longest audio decoded, in seconds (longer input is cut there)
+MAX_TOTAL_SAMPLES = 48_000 * 2 * 300  # channel x time samples held at once (110 MiB float32)
+MIN_SAMPLE_RATE = 1_000  # Hz
+MAX_SAMPLE_RATE = 384_000  # Hz
+MAX_CHANNELS = 32
+MAX_PLOTTED_CHANNELS = 8  # channels drawn as waveform/spectrogram rows
+
+# --- URL loading --------------------------------------------------------------------
+URL_CONNECT_TIMEOUT_S = 5.0
+URL_TOTAL_TIMEOUT_S = 20.0
+URL_MAX_REDIRECTS = 3
+
+# --- Resampling ----------------------------------------------------------------------
+RESAMPLE_TARGETS = (8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 96_000)
+MAX_RESAMPLE_KERNEL = 20_000_000  # elements of torchaudio's sinc kernel (orig/g x new/g x ~13)
+
+# --- Export ---------------------------------------------------------------------------
+EXPORT_FORMATS = ("wav", "flac", "mp3", "ogg")
+WAV_BIT_DEPTHS = (16, 24, 32, "float")
+
+# --- Model/transform cache ------------------------------------------------------------
+CACHE_BUDGET_CPU_BYTES = 3 * 1024**3
+CACHE_BUDGET_GPU_BYTES = 12 * 1024**3
+
+
+def check_number(name: str, value: object, lo: float, hi: float, *, integer: bool = False) -> float:
+    """Return ``value`` as a float (or int) after checking it is finite and in [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise AudioLabError(f"{name} must be a number, got {value!r}.") from None
+    if not math.isfinite(value):
+        raise AudioLabError(f"{name} must be a finite number, got {value}.")
+    if integer and value != int(value):
+        raise AudioLabError(f"{name} must be a whole number, got {value}.")
+    if not lo <= value <= hi:
+        raise AudioLabError(f"{name}={value:g} is out of range: allowed {lo:g} to {hi:g}.")
+    return int(value) if integer else float(value)
+
+
+def check_choice(name: str, value: object, choices: tuple | list) -> object:
+    """Return ``value`` if it is one of ``choices``, else raise listing the valid ones."""
+    if value not in choices:
+        valid = ", ".join(str(c) for c in choices)
+        raise AudioLabError(f"Invalid {name}: {value!r}. Please choose one of: {valid}.")
+    return value
+
+
+def check_sample_rate(sample_rate: int) -> int:
+    """Check a decoded sample rate (Hz) is one the app can work with."""
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioLabError(
+            f"Sample rate {sample_rate} Hz is not supported: it must be between "
+            f"{MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz."
+        )
+    return sample_rate
+
+
+def check_channels(num_channels: int) -> int:
+    """Check a channel count is within what the app decodes."""
+    if not 1 <= num_channels <= MAX_CHANNELS:
+        raise AudioLabError(f"The audio has {num_channels} channels; at most {MAX_CHANNELS} are supported.")
+    return num_channels
+
+
+def max_frames(sample_rate: int, num_channels: int) -> int:
+    """The most frames (time samples per channel) decoded for this rate and channel count."""
+    by_duration = int(MAX_DURATION_S * sample_rate)
+    by_memory = MAX_TOTAL_SAMPLES // max(num_channels, 1)
+    return max(1, min(by_duration, by_memory))
+
+
+def resample_kernel_size(orig_freq: int, new_freq: int) -> int:
+    """Approximate element count of ``torchaudio.transforms.Resample``'s kernel."""
+    g = math.gcd(orig_freq, new_freq)
+    return (new_freq // g) * (orig_freq // g) * 13

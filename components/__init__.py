@@ -1,0 +1,1 @@
+"""UI wiring: one module per tab; handlers convert widget values and call the engine."""

@@ -1,0 +1,162 @@
+"""Audio tab: upload/record/URL, metadata, waveform and spectrogram, slice, resample, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+
+from audiolab import io as aio
+from audiolab import limits, plots, snippets, urlfetch
+from components.common import output_file, require_audio, user_errors
+from components.i18n import register, t
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+ORIGINAL = "original"
+
+register(
+    {
+        "audio_input": ("Input audio (upload or record)", "输入音频（上传或录音）"),
+        "url_box": ("…or load from a URL (http/https, up to 25 MB)", "……或从网址加载（http/https，最大 25 MB）"),
+        "url_button": ("Load URL", "加载网址"),
+        "examples": ("Examples (synthesized by us)", "示例（我们自己合成）"),
+        "frame_offset": ("Frame offset (samples skipped at the start)", "起始帧偏移（跳过的采样点数）"),
+        "num_frames": ("Number of frames (-1 = to the end)", "帧数（-1 表示直到结尾）"),
+        "resample_to": ("Resample to (Hz)", "重采样到（Hz）"),
+        "export_format": ("Export format", "导出格式"),
+        "wav_bits": ("WAV bit depth", "WAV 位深"),
+        "analyse": ("Load & analyse", "加载并分析"),
+        "metadata": ("Metadata (what torchaudio.info printed)", "元数据（torchaudio.info 曾输出的内容）"),
+        "notes": ("Notes", "说明"),
+        "waveform": ("Waveform", "波形"),
+        "spectrogram": ("Spectrogram", "频谱图"),
+        "result_audio": ("Result (play)", "结果（播放）"),
+        "download": ("Download", "下载"),
+        "metadata_json": ("Metadata (JSON)", "元数据（JSON）"),
+        "slice_help": (
+            "Slicing seeks in the file and decodes only the frames asked for.",
+            "切片会在文件中定位，只解码所需的帧。",
+        ),
+    }
+)
+
+
+def example_files() -> list[list[str]]:
+    """``[[path], ...]`` for the clips listed in ``examples/manifest.json``."""
+    manifest = EXAMPLES_DIR / "manifest.json"
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    return [[str(EXAMPLES_DIR / e["file"])] for e in entries if (EXAMPLES_DIR / e["file"]).is_file()]
+
+
+def metadata_rows(meta: aio.AudioInfo, decoded: aio.Decoded | None = None) -> list[list[str]]:
+    """Field/value rows for the metadata table."""
+    rows = [[k, str(v)] for k, v in meta.as_dict().items()]
+    rows.append(["torchaudio.info", meta.torchaudio_repr()])
+    if decoded is not None:
+        rows.append(
+            ["loaded", f"{decoded.waveform.shape[-1]} frames from {decoded.frame_offset} ({decoded.duration_s:.3f} s)"]
+        )
+    return rows
+
+
+@user_errors
+def info(audio: str | None) -> dict:
+    """API ``info``: the metadata of an audio file, as ``torchaudio.info`` gave it."""
+    return aio.info(require_audio(audio)).as_dict()
+
+
+@user_errors
+def load_url(url: str) -> str:
+    """API ``load_url``: download audio from a public http(s) URL; returns a local file."""
+    data = urlfetch.fetch_url(url)
+    meta = aio.info(data)  # refuse non-audio before handing it to the player
+    suffix = meta.container if meta.container in ("wav", "flac", "mp3", "ogg") else "bin"
+    return output_file(f"download.{suffix}", data)
+
+
+@user_errors
+def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_bits):
+    """API ``load_audio``: decode a slice, resample, plot and export it.
+
+    Returns metadata rows, notes, waveform image, spectrogram image, the result as WAV for
+    playing, the exported file, the torchaudio code, and the metadata as a dict.
+    """
+    path = require_audio(audio)
+    fmt = limits.check_choice("export format", export_format, limits.EXPORT_FORMATS)
+    bits = wav_bits if wav_bits == "float" else int(limits.check_number("bits", wav_bits, 8, 32, integer=True))
+    decoded = aio.decode(path, frame_offset=frame_offset, num_frames=num_frames)
+    waveform, rate = decoded.waveform, decoded.sample_rate
+    target = (
+        None if resample_to in (None, "", ORIGINAL) else int(limits.check_number("resample_to", resample_to, 1, 1e6))
+    )
+    if target:
+        waveform = aio.resample(waveform, rate, target, decoded.notes)
+        rate = target
+    player = output_file("result.wav", aio.encode(waveform, rate, "wav", bits=16))
+    exported = output_file(f"result.{fmt}", aio.encode(waveform, rate, fmt, bits=bits))
+    code = snippets.info_snippet(Path(path).name) + "\n" + snippets.load_snippet(
+        Path(path).name, frame_offset=int(frame_offset), num_frames=int(num_frames),
+        target_rate=target, out_path=f"result.{fmt}",
+    )  # fmt: skip
+    notes = "\n".join(f"- {n}" for n in decoded.notes) or "-"
+    return (
+        metadata_rows(decoded.info, decoded),
+        notes,
+        plots.waveform_image(waveform, rate),
+        plots.spectrogram_image(waveform, rate),
+        player,
+        exported,
+        code,
+        decoded.info.as_dict(),
+    )
+
+
+def build(shared: dict) -> None:
+    """Lay out the Audio tab inside the current ``gr.Tab``; puts the result player in ``shared``."""
+    with gr.Row():
+        with gr.Column(scale=2):
+            audio_in = gr.Audio(
+                sources=["upload", "microphone"], type="filepath", label=t("audio_input"), elem_id="audio-input"
+            )
+            with gr.Row():
+                url = gr.Textbox(label=t("url_box"), placeholder="https://…/clip.wav", scale=4, elem_id="audio-url")
+                url_btn = gr.Button(t("url_button"), scale=1)
+            examples = example_files()
+            if examples:
+                gr.Examples(examples, inputs=audio_in, label=t("examples"), cache_examples=False)
+            gr.Markdown(t("slice_help"))
+            with gr.Row():
+                frame_offset = gr.Number(0, label=t("frame_offset"), precision=0, minimum=0, elem_id="frame-offset")
+                num_frames = gr.Number(-1, label=t("num_frames"), precision=0, minimum=-1, elem_id="num-frames")
+            with gr.Row():
+                resample_to = gr.Dropdown(
+                    [ORIGINAL, *[str(r) for r in limits.RESAMPLE_TARGETS]], value=ORIGINAL, label=t("resample_to")
+                )
+                export_format = gr.Radio(list(limits.EXPORT_FORMATS), value="wav", label=t("export_format"))
+                wav_bits = gr.Dropdown(["16", "24", "32", "float"], value="16", label=t("wav_bits"))
+            run = gr.Button(t("analyse"), variant="primary", elem_id="audio-run")
+        with gr.Column(scale=3):
+            table = gr.Dataframe(
+                headers=["field", "value"], label=t("metadata"), interactive=False, wrap=True, elem_id="audio-metadata"
+            )
+            notes = gr.Markdown(elem_id="audio-notes")
+            wave_img = gr.Image(label=t("waveform"), type="numpy", format="png", elem_id="audio-waveform")
+            spec_img = gr.Image(label=t("spectrogram"), type="numpy", format="png", elem_id="audio-spectrogram")
+            result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")
+            download = gr.File(label=t("download"), elem_id="audio-download")
+            with gr.Accordion(t("code_panel"), open=False):
+                code = gr.Code(language="python", elem_id="audio-code")
+            with gr.Accordion(t("metadata_json"), open=False):
+                meta_json = gr.JSON()
+    shared["audio"] = result
+
+    inputs = [audio_in, frame_offset, num_frames, resample_to, export_format, wav_bits]
+    outputs = [table, notes, wave_img, spec_img, result, download, code, meta_json]
+    run.click(load_audio, inputs, outputs, api_name="load_audio")
+    audio_in.upload(load_audio, inputs, outputs, api_name=False)
+    info_btn = gr.Button(visible=False)
+    info_btn.click(info, audio_in, meta_json, api_name="info")
+    url_btn.click(load_url, url, audio_in, api_name="load_url").success(load_audio, inputs, outputs, api_name=False)

@@ -1,0 +1,85 @@
+"""Helpers shared by the tab modules: error translation and result files."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from audiolab.errors import AudioLabError
+
+log = logging.getLogger("audiolab.ui")
+
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "torchaudio-lab"
+OUTPUT_MAX_AGE_S = 3600.0
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn engine errors into ``gr.Error`` for the user; log and hide anything unexpected."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except AudioLabError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        except torch.OutOfMemoryError:
+            log.exception("out of memory in %s", fn.__name__)
+            raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
+        except Exception:
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error("Something went wrong while processing this request. Please try other input.") from None
+
+    return wrapper
+
+
+def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S) -> None:
+    """Delete result files older than ``max_age_s`` seconds."""
+    if not OUTPUT_DIR.is_dir():
+        return
+    cutoff = time.time() - max_age_s
+    for path in OUTPUT_DIR.glob("*/*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                path.parent.rmdir()
+        except OSError:
+            pass
+
+
+def output_file(name: str, data: bytes) -> str:
+    """Write ``data`` to a fresh folder as ``name`` and return its path (old ones swept)."""
+    sweep_outputs()
+    folder = OUTPUT_DIR / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def input_path(value: object) -> str | None:
+    """The file path inside a ``gr.Audio``/``gr.File`` value (path, dict or FileData)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return value.get("path") or value.get("name")
+    return getattr(value, "path", None) or getattr(value, "name", None)
+
+
+def require_audio(value: object) -> str:
+    """Like :func:`input_path`, but a missing input is a user error."""
+    path = input_path(value)
+    if not path:
+        raise AudioLabError("Please upload or record some audio first (or pick an example).")
+    return path

@@ -1,0 +1,70 @@
+"""UI text in English and Simplified Chinese, served through ``gr.I18n``.
+
+Each tab module registers its own strings (``key: (english, chinese)``) at import and
+uses ``t(key)`` in its layout; the browser's language picks the text.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+from gradio.i18n import I18nData
+
+_STRINGS: dict[str, tuple[str, str]] = {}
+
+
+def register(strings: dict[str, tuple[str, str]]) -> None:
+    """Add a tab's ``key: (en, zh)`` strings; a key may be registered once."""
+    clash = set(strings) & set(_STRINGS)
+    if clash:
+        raise ValueError(f"i18n keys registered twice: {sorted(clash)}")
+    _STRINGS.update(strings)
+
+
+def t(key: str) -> I18nData:
+    """The translatable text for ``key`` (must be registered)."""
+    if key not in _STRINGS:
+        raise KeyError(f"Unknown i18n key {key!r}; register it first.")
+    return I18nData(key)
+
+
+def text(key: str, lang: str = "en") -> str:
+    """Plain text for ``key`` in ``"en"`` or ``"zh"`` (for strings built on the server)."""
+    en, zh = _STRINGS[key]
+    return zh if lang.startswith("zh") else en
+
+
+def strings() -> dict[str, tuple[str, str]]:
+    """All registered strings (tests check each has both languages)."""
+    return dict(_STRINGS)
+
+
+def build_i18n() -> gr.I18n:
+    """The ``gr.I18n`` passed to ``launch()``: English, and Chinese for zh/zh-CN browsers."""
+    en = {k: v[0] for k, v in _STRINGS.items()}
+    zh = {k: v[1] for k, v in _STRINGS.items()}
+    return gr.I18n(en=en, zh=zh, **{"zh-CN": zh, "zh-TW": zh})
+
+
+register(
+    {
+        "app_title": ("TorchAudio Lab", "TorchAudio 实验室"),
+        "app_intro": (
+            "Hear and see what **torchaudio** does: load audio, compute features, augment, "
+            "rebuild waveforms and run wav2vec2, all in your browser. Every result shows the "
+            "torchaudio code that reproduces it.",
+            "在浏览器里听见、看见 **torchaudio** 的能力：加载音频、计算特征、数据增强、"
+            "重建波形、运行 wav2vec2。每个结果都附有可复现它的 torchaudio 代码。",
+        ),
+        "tab_audio": ("Audio", "音频"),
+        "tab_features": ("Features", "特征"),
+        "tab_augment": ("Augment", "增强"),
+        "tab_griffinlim": ("Griffin-Lim", "Griffin-Lim 重建"),
+        "tab_wav2vec2": ("wav2vec2", "wav2vec2"),
+        "coming_next": (
+            "This tab is coming next. The Audio tab already works.",
+            "此标签页即将推出。“音频”标签页已可使用。",
+        ),
+        "code_panel": ("Code (torchaudio)", "代码（torchaudio）"),
+        "device_line": ("Running on", "运行设备"),
+    }
+)
