@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from audiolab import cache, limits
-from components import audio_tab, placeholder
+from components import audio_tab, augment_tab, features_tab, griffinlim_tab, wav2vec2_tab
 from components.i18n import build_i18n, t
 
 QUEUE_MAX_SIZE = 32  # waiting requests beyond this get a "busy" answer
@@ -23,10 +23,10 @@ DELETE_CACHE = (600, 3600)  # every 10 min, delete uploads/results older than 1 
 
 TABS = [
     ("tab_audio", audio_tab.build),
-    ("tab_features", placeholder.build),
-    ("tab_augment", placeholder.build),
-    ("tab_griffinlim", placeholder.build),
-    ("tab_wav2vec2", placeholder.build),
+    ("tab_features", features_tab.build),
+    ("tab_augment", augment_tab.build),
+    ("tab_griffinlim", griffinlim_tab.build),
+    ("tab_wav2vec2", wav2vec2_tab.build),
 ]
 
 
