@@ -37,3 +37,13 @@ def device(request):
     cache.set_default_device(request.param)
     yield request.param
     cache.set_default_device(previous)
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """URL of the app launched once per session (same hardened settings as ``app.main``)."""
+    import app
+
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+    yield url
+    app.demo.close()

@@ -17,16 +17,6 @@ ARGS = [
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """URL of the launched app."""
-    import app
-
-    _, url, _ = app.demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
-    yield url
-    app.demo.close()
-
-
-@pytest.fixture(scope="session")
 def browser():
     """One Chromium for the session."""
     from playwright.sync_api import sync_playwright
