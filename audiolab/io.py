@@ -365,8 +365,10 @@ def resample(waveform: torch.Tensor, orig_freq: int, new_freq: int, notes: list[
             f"Resampling to {new_freq} Hz would make {out_frames:,} frames per channel; "
             f"shorten the clip (limit {limits.MAX_TOTAL_SAMPLES:,} samples)."
         )
+    if src == dst:
+        return waveform
     module = resampler(src, dst)
-    device = next(iter(module.buffers())).device
+    device = module.kernel.device
     with torch.no_grad():
         out = module(waveform.to(device)).cpu()
     return out.clamp(-1.0, 1.0)

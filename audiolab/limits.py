@@ -38,7 +38,9 @@ CACHE_BUDGET_GPU_BYTES = 12 * 1024**3
 
 def check_number(name: str, value: object, lo: float, hi: float, *, integer: bool = False) -> float:
     """Return ``value`` as a float (or int) after checking it is finite and in [lo, hi]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        raise AudioLabError(f"{name} must be a number, got {value!r}.")
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):

@@ -101,7 +101,7 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
         Path(path).name, frame_offset=int(frame_offset), num_frames=int(num_frames),
         target_rate=target, out_path=f"result.{fmt}",
     )  # fmt: skip
-    notes = "\n".join(f"- {n}" for n in decoded.notes) or "-"
+    notes = "\n".join(f"- {n}" for n in decoded.notes)
     return (
         metadata_rows(decoded.info, decoded),
         notes,
