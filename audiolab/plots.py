@@ -1,8 +1,10 @@
-"""Figures as RGB images (``numpy`` ``(height, width, 3)`` uint8), drawn with matplotlib's
-object API (no pyplot, so it is safe across threads) on the Agg canvas.
+"""Figures as RGB images (``numpy`` ``(height, width, 3)`` uint8).
 
-Long signals are reduced before drawing (a min/max envelope per pixel column, at most
-``MAX_COLUMNS`` spectrogram frames), so drawing time does not grow with duration.
+Waveforms and heatmaps use the fast renderer in :mod:`audiolab.render` (milliseconds);
+other charts (line plots) may use matplotlib's object API (no pyplot, thread-safe) and
+:func:`figure_to_rgb`. Long signals are reduced before drawing (a min/max envelope per
+pixel column, at most ``MAX_COLUMNS`` heatmap columns), so drawing time does not grow
+with duration.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from audiolab import cache, limits
+from audiolab import cache, limits, render
 
 MAX_COLUMNS = 1200  # time columns drawn in a heatmap
 DPI = 100
@@ -25,18 +27,6 @@ def figure_to_rgb(fig: Figure) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def envelope(signal: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Min/max envelope of a 1-D signal over ``columns`` bins: ``(bin_index, low, high)``."""
-    n = signal.shape[-1]
-    if n <= columns * 2:
-        idx = np.arange(n, dtype=np.float64)
-        return idx, signal, signal
-    edges = np.linspace(0, n, columns + 1).astype(np.int64)
-    low = np.minimum.reduceat(signal, edges[:-1])
-    high = np.maximum.reduceat(signal, edges[:-1])
-    return edges[:-1].astype(np.float64), low, high
-
-
 def _channels(waveform: torch.Tensor) -> tuple[np.ndarray, str]:
     count = waveform.shape[0]
     shown = min(count, limits.MAX_PLOTTED_CHANNELS)
@@ -45,25 +35,10 @@ def _channels(waveform: torch.Tensor) -> tuple[np.ndarray, str]:
 
 
 def waveform_image(waveform: torch.Tensor, sample_rate: int, title: str = "Waveform") -> np.ndarray:
-    """Waveform of each channel of ``(channel, time)`` audio, time in seconds."""
+    """Waveform of each channel of ``(channel, time)`` audio (amplitude vs time in s)."""
     data, note = _channels(waveform)
-    rows = data.shape[0]
-    fig = Figure(figsize=(10, 1.0 + 1.3 * rows), dpi=DPI, layout="constrained")
-    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-    for ch, ax in enumerate(axes):
-        idx, low, high = envelope(data[ch], 1500)
-        t = idx / sample_rate
-        if low is high:
-            ax.plot(t, low, linewidth=0.8, color="#1f77b4")
-        else:
-            ax.fill_between(t, low, high, linewidth=0.5, color="#1f77b4")
-        ax.set_ylim(-1.05, 1.05)
-        ax.set_ylabel(f"ch {ch}")
-        ax.grid(True, alpha=0.3)
-    axes[-1].set_xlabel("Time (s)")
-    axes[-1].set_xlim(0, data.shape[-1] / sample_rate)
-    fig.suptitle(title + note)
-    return figure_to_rgb(fig)
+    labels = [f"ch {c} amplitude" for c in range(data.shape[0])]
+    return render.waveform(data, sample_rate, title=title + note, row_labels=labels)
 
 
 def heatmap_image(
@@ -92,21 +67,14 @@ def heatmap_image(
     finite = maps[np.isfinite(maps)]
     vmin = float(finite.min()) if vmin is None and finite.size else vmin
     vmax = float(finite.max()) if vmax is None and finite.size else vmax
-    rows = maps.shape[0]
-    fig = Figure(figsize=(10, 0.9 + 2.2 * rows), dpi=DPI, layout="constrained")
-    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-    image = None
-    for i, ax in enumerate(axes):
-        image = ax.imshow(
-            maps[i], origin="lower", aspect="auto", extent=extent,
-            cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
-        )  # fmt: skip
-        label = row_labels[i] if row_labels else (f"ch {i}" if rows > 1 else "")
-        ax.set_ylabel(f"{label}\n{ylabel}" if label else ylabel)
-    axes[-1].set_xlabel(xlabel)
-    fig.colorbar(image, ax=list(axes), label=colorbar_label, pad=0.01)
-    fig.suptitle(title)
-    return figure_to_rgb(fig)
+    if row_labels is None and maps.shape[0] > 1:
+        row_labels = [f"ch {c}" for c in range(maps.shape[0])]
+    if vmin is None or vmax is None or not vmax > vmin:
+        vmin, vmax = (vmin or 0.0) - 0.5, (vmin or 0.0) + 0.5
+    return render.heatmap(
+        maps, extent=extent, title=title, ylabel=ylabel, colorbar_label=colorbar_label, xlabel=xlabel,
+        row_labels=row_labels, vmin=vmin, vmax=vmax, cmap=cmap,
+    )  # fmt: skip
 
 
 def spectrogram_db(waveform: torch.Tensor, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
