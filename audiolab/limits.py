@@ -12,11 +12,12 @@ from audiolab.errors import AudioLabError
 # --- Input audio -------------------------------------------------------------------
 MAX_FILE_BYTES = 25 * 1024 * 1024  # uploads and URL downloads (matches launch max_file_size)
 MAX_DURATION_S = 600.0  # longest audio decoded, in seconds (longer input is cut there)
-MAX_TOTAL_SAMPLES = 48_000 * 2 * 300  # channel x time samples held at once (110 MiB float32)
+MAX_TOTAL_SAMPLES = 16_000_000  # channel x time samples held at once (61 MiB float32)
 MIN_SAMPLE_RATE = 1_000  # Hz
 MAX_SAMPLE_RATE = 384_000  # Hz
 MAX_CHANNELS = 32
 MAX_PLOTTED_CHANNELS = 8  # channels drawn as waveform/spectrogram rows
+MAX_VIEW_FRAMES = 2400  # STFT frames computed for a spectrogram view (hop grows with length)
 
 # --- URL loading --------------------------------------------------------------------
 URL_CONNECT_TIMEOUT_S = 5.0
