@@ -12,7 +12,8 @@ from audiolab.errors import AudioLabError
 # --- Input audio -------------------------------------------------------------------
 MAX_FILE_BYTES = 25 * 1024 * 1024  # uploads and URL downloads (matches launch max_file_size)
 MAX_DURATION_S = 600.0  # longest audio decoded, in seconds (longer input is cut there)
-MAX_TOTAL_SAMPLES = 16_000_000  # channel x time samples held at once (61 MiB float32)
+MAX_TOTAL_SAMPLES = 12_000_000  # channel x time samples held at once (46 MiB float32)
+DECODE_CHUNK_S = 30.0  # decode this many seconds at a time into one preallocated tensor
 MIN_SAMPLE_RATE = 1_000  # Hz
 MAX_SAMPLE_RATE = 384_000  # Hz
 MAX_CHANNELS = 32
@@ -91,3 +92,38 @@ def resample_kernel_size(orig_freq: int, new_freq: int) -> int:
     """Approximate element count of ``torchaudio.transforms.Resample``'s kernel."""
     g = math.gcd(orig_freq, new_freq)
     return (new_freq // g) * (orig_freq // g) * 13
+
+
+# --- wav2vec2 -------------------------------------------------------------------------------
+W2V_DEFAULT_MODEL = "WAV2VEC2_ASR_BASE_960H"
+W2V_ASR_BUNDLES = (  # torchaudio.pipelines bundles with a CTC head (emissions, transcripts)
+    "WAV2VEC2_ASR_BASE_960H", "WAV2VEC2_ASR_BASE_100H", "WAV2VEC2_ASR_BASE_10M",
+    "WAV2VEC2_ASR_LARGE_960H", "WAV2VEC2_ASR_LARGE_100H", "WAV2VEC2_ASR_LARGE_10M",
+    "WAV2VEC2_ASR_LARGE_LV60K_960H", "WAV2VEC2_ASR_LARGE_LV60K_100H", "WAV2VEC2_ASR_LARGE_LV60K_10M",
+    "HUBERT_ASR_LARGE", "VOXPOPULI_ASR_BASE_10K_EN", "VOXPOPULI_ASR_BASE_10K_DE",
+    "VOXPOPULI_ASR_BASE_10K_FR", "VOXPOPULI_ASR_BASE_10K_ES", "VOXPOPULI_ASR_BASE_10K_IT",
+)  # fmt: skip
+W2V_FEATURE_BUNDLES = (  # pre-trained only (no CTC head): layer features; 1B+ models left out (memory)
+    "WAV2VEC2_BASE", "WAV2VEC2_LARGE", "WAV2VEC2_LARGE_LV60K", "WAV2VEC2_XLSR53", "WAV2VEC2_XLSR_300M",
+    "HUBERT_BASE", "HUBERT_LARGE", "WAVLM_BASE", "WAVLM_BASE_PLUS", "WAVLM_LARGE",
+)  # fmt: skip
+W2V_HUB_MODELS = (  # Hugging Face Hub wav2vec2 CTC checkpoints (config.json + weights + vocab.json)
+    "facebook/wav2vec2-base-960h",
+    "jonatasgrosman/wav2vec2-large-xlsr-53-chinese-zh-cn",
+)
+W2V_HUB_FILES_WEIGHTS = ("model.safetensors", "pytorch_model.bin")  # tried in this order
+W2V_MAX_WEIGHT_BYTES = 2 * 1024**3  # a checkpoint file larger than this is refused before loading
+W2V_MAX_LOCAL_MODELS = 64  # folders listed from AUDIOLAB_MODEL_DIR
+W2V_NET_TIMEOUT_S = 3.0  # reachability probe before a download is tried
+W2V_MAX_DURATION_S = 300.0  # audio analysed by wav2vec2 (longer input is cut there, with a note)
+W2V_FEATURES_MAX_S = 60.0  # audio used for layer features (all layers are summarised)
+W2V_CHUNK_S = 20.0  # longer audio runs in chunks of this length (attention memory ~ length^2)
+W2V_CHUNK_RANGE = (4.0, 60.0)
+W2V_CONTEXT_S = 2.0  # extra audio each side of a chunk, dropped after inference
+W2V_CONTEXT_RANGE = (0.0, 10.0)
+W2V_MAX_EMISSION_VALUES = 16_000_000  # frames x tokens of one emission matrix (64 MB float32)
+W2V_MAX_TRANSCRIPT_CHARS = 2_000  # forced alignment needs frames x (2 x tokens + 1) bytes
+W2V_MAX_LAYERS = 48  # layer slider bound (large models have 24)
+W2V_HEATMAP_MAX_TOKENS = 48  # rows drawn for big vocabularies (blank, recognised, most likely)
+W2V_MAX_BOUNDARY_LABELS = 150  # token labels drawn on the time axis (more: ticks only)
+W2V_RESULT_MEMO = 4  # recent emission matrices kept so "Align" after "Run" does not recompute
