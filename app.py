@@ -17,7 +17,7 @@ from audiolab import cache, limits
 from components import audio_tab, augment_tab, features_tab, griffinlim_tab, wav2vec2_tab
 from components.i18n import build_i18n, t
 
-QUEUE_MAX_SIZE = 32  # waiting requests beyond this get a "busy" answer
+QUEUE_MAX_SIZE = 16  # waiting requests beyond this get a "queue is full, try again" answer
 CONCURRENCY = 2  # requests processed at once per event (2 cores)
 DELETE_CACHE = (600, 3600)  # every 10 min, delete uploads/results older than 1 h
 

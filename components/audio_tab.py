@@ -9,7 +9,7 @@ import gradio as gr
 
 from audiolab import io as aio
 from audiolab import limits, plots, snippets, urlfetch
-from components.common import output_file, require_audio, user_errors
+from components.common import image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -105,8 +105,8 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     return (
         metadata_rows(decoded.info, decoded),
         notes,
-        plots.waveform_image(waveform, rate),
-        plots.spectrogram_image(waveform, rate),
+        image_file(plots.waveform_image(waveform, rate), "waveform.png"),
+        image_file(plots.spectrogram_image(waveform, rate), "spectrogram.png"),
         player,
         exported,
         code,
@@ -143,8 +143,8 @@ def build(shared: dict) -> None:
                 headers=["field", "value"], label=t("metadata"), interactive=False, wrap=True, elem_id="audio-metadata"
             )
             notes = gr.Markdown(elem_id="audio-notes")
-            wave_img = gr.Image(label=t("waveform"), type="numpy", format="png", elem_id="audio-waveform")
-            spec_img = gr.Image(label=t("spectrogram"), type="numpy", format="png", elem_id="audio-spectrogram")
+            wave_img = gr.Image(label=t("waveform"), type="filepath", elem_id="audio-waveform")
+            spec_img = gr.Image(label=t("spectrogram"), type="filepath", elem_id="audio-spectrogram")
             result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")
             download = gr.File(label=t("download"), elem_id="audio-download")
             with gr.Accordion(t("code_panel"), open=False):

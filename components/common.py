@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import tempfile
 import time
@@ -11,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import torch
+from PIL import Image
 
 from audiolab.errors import AudioLabError
 
@@ -64,6 +67,18 @@ def output_file(name: str, data: bytes) -> str:
     path = folder / name
     path.write_bytes(data)
     return str(path)
+
+
+def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:
+    """Write an RGB image as PNG to a fresh folder and return its path.
+
+    Return this path to a ``gr.Image`` instead of the array: Gradio rewrites arrays into a
+    content-addressed cache file in place, so two users with identical figures could read a
+    half-written file; for paths it copies atomically.
+    """
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG", compress_level=3)
+    return output_file(name, buf.getvalue())
 
 
 def input_path(value: object) -> str | None:

@@ -1,0 +1,55 @@
+"""Server-level safety: file serving, load beyond the queue, recovery afterwards."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import urllib.error
+import urllib.request
+
+import pytest
+import soundfile as sf
+from gradio_client import Client, handle_file
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # loopback only: our own app
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/passwd", "../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd", "/proc/self/environ",
+     "app.py", "audiolab/limits.py", "/root/.bash_history"],
+)  # fmt: skip
+def test_files_outside_gradios_cache_are_not_served(app_url, path):
+    status, body = fetch(f"{app_url.rstrip('/')}/gradio_api/file={path}")
+    assert status in (400, 403, 404), (status, body[:100])
+    assert b"root:" not in body and b"MAX_FILE_BYTES" not in body and b"import" not in body
+
+
+def test_thirty_parallel_clients_finish_or_are_told_the_queue_is_full(app_url, sine_wav):
+    import app
+
+    client = Client(app_url, verbose=False, max_workers=30)
+    jobs = [
+        client.submit(handle_file(str(sine_wav)), 0, -1, "8000", "wav", "16", api_name="/load_audio") for _ in range(30)
+    ]
+    done, busy, other = 0, 0, []
+    for job in cf.as_completed([j.future for j in jobs], timeout=240):
+        try:
+            exported = job.result()[5]
+            info = sf.info(exported)
+            assert (info.samplerate, info.frames) == (8000, 8000)
+            done += 1
+        except Exception as err:  # noqa: BLE001 - sorting outcomes
+            if "queue is full" in str(err).lower():
+                busy += 1
+            else:
+                other.append(repr(err))
+    assert not other, other[:3]
+    assert done >= app.CONCURRENCY and done + busy == 30
+    meta = Client(app_url, verbose=False).predict(handle_file(str(sine_wav)), api_name="/info")
+    assert meta["num_frames"] == 16_000  # answers right after the burst
