@@ -20,6 +20,9 @@ MAX_CHANNELS = 32
 MAX_PLOTTED_CHANNELS = 8  # channels drawn as waveform/spectrogram rows
 MAX_VIEW_FRAMES = 2400  # STFT frames computed for a spectrogram view (hop grows with length)
 
+# --- Time ---------------------------------------------------------------------------------
+REQUEST_BUDGET_S = 60.0  # wall-clock budget of one request's long loops (audiolab.deadline)
+
 # --- URL loading --------------------------------------------------------------------
 URL_CONNECT_TIMEOUT_S = 5.0
 URL_TOTAL_TIMEOUT_S = 20.0
