@@ -9,6 +9,11 @@ import argparse
 import logging
 import os
 
+try:  # Hugging Face ZeroGPU Spaces want `spaces` imported before anything touches CUDA
+    import spaces  # noqa: F401
+except ImportError:
+    pass
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = cache.set_default_device(args.device)
+    wav2vec2_tab.on_start()
     logging.getLogger("audiolab").info("TorchAudio Lab on %s", device)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 

@@ -135,6 +135,7 @@ class ResourceCache:
         budget = self._budgets.get(device_type, self._budgets["cpu"])
         same = [e for e in self._entries.values() if e.device.split(":")[0] == device_type]
         used = sum(e.nbytes for e in same)
+        evicted = False
         for entry in same:  # oldest first
             if used <= budget:
                 break
@@ -143,6 +144,9 @@ class ResourceCache:
             del self._entries[entry.key]
             self._key_locks.pop(entry.key, None)
             used -= entry.nbytes
+            evicted = True
+        if evicted and device_type == "cuda" and torch.cuda.is_available():
+            torch.cuda.empty_cache()  # hand the freed blocks back (other processes, nvidia-smi)
 
     def clear(self) -> None:
         """Forget every entry (tests, or a user pressing "free memory")."""
@@ -170,6 +174,17 @@ class ResourceCache:
                 }
                 for e in self._entries.values()
             ]
+
+    def usage(self) -> dict[str, dict]:
+        """Per device type: entries, megabytes held and the budget in megabytes."""
+        with self._lock:
+            out = {t: {"entries": 0, "megabytes": 0.0, "budget_megabytes": round(b / 2**20, 1)}
+                   for t, b in self._budgets.items()}  # fmt: skip
+            for e in self._entries.values():
+                row = out.setdefault(e.device.split(":")[0], {"entries": 0, "megabytes": 0.0, "budget_megabytes": 0})
+                row["entries"] += 1
+                row["megabytes"] = round(row["megabytes"] + e.nbytes / 2**20, 3)
+            return out
 
     def __len__(self) -> int:
         with self._lock:

@@ -130,3 +130,47 @@ W2V_MAX_LAYERS = 48  # layer slider bound (large models have 24)
 W2V_HEATMAP_MAX_TOKENS = 48  # rows drawn for big vocabularies (blank, recognised, most likely)
 W2V_MAX_BOUNDARY_LABELS = 150  # token labels drawn on the time axis (more: ticks only)
 W2V_RESULT_MEMO = 4  # recent emission matrices kept so "Align" after "Run" does not recompute
+
+
+# --- Griffin-Lim ---------------------------------------------------------------------------
+GL_N_FFT_CHOICES = (128, 256, 512, 1024, 2048, 4096)
+GL_MIN_WIN_LENGTH = 16  # samples; hop_length runs from 1 to win_length // 2 (the inverse needs overlap)
+GL_N_ITER_RANGE = (1, 256)
+GL_MOMENTUM_RANGE = (0.0, 0.99)  # torchaudio needs < 1; above ~0.99 it may diverge
+GL_POWER_RANGE = (0.5, 2.0)  # exponent of the spectrogram (1 magnitude, 2 power)
+GL_N_MELS_RANGE = (8, 256)
+GL_SEED_RANGE = (0, 2**31 - 1)
+GL_MAX_DURATION_S = 60.0  # longer input is cut here, with a note
+GL_MAX_SPEC_BINS = 8_000_000  # channel x freq x frames of one spectrogram (64 MB as complex64)
+GL_MAX_WORK = 1_000_000_000  # n_iter x channel x frames x n_fft: ~5 s on 2 idle CPU cores (measured 5-14 ns each)
+GL_PROGRESS_INTERVAL_S = 0.25  # the progress callback is called at most this often (and at the end)
+
+
+# --- Features ------------------------------------------------------------------------------
+FEAT_MAX_DURATION_S = 180.0  # audio analysed by the Features tab (longer input is cut there, with a note)
+FEAT_MAX_VALUES = 24_000_000  # channel x freq x frames of one spectrogram (96 MB float32, 192 MB complex)
+FEAT_N_FFT_RANGE = (16, 8192)
+FEAT_MIN_WIN_LENGTH = 8  # samples; win_length runs up to n_fft
+FEAT_HOP_MIN_DIVISOR = 8  # hop_length >= n_fft / 8 (at most 8x overlap: bounded frames) and <= n_fft
+FEAT_PAD_MODES = ("reflect", "constant", "replicate", "circular")
+FEAT_POWER_RANGE = (0.25, 4.0)  # spectrogram exponent; None (complex) is allowed for "spectrogram" only
+FEAT_TOP_DB_RANGE = (1.0, 200.0)  # dB below the peak kept in dB views (None: no floor)
+FEAT_N_MELS_RANGE = (1, 512)  # and at most n_fft // 2 + 1
+FEAT_MEL_NORMS = (None, "slaney")
+FEAT_MEL_SCALES = ("htk", "slaney")
+FEAT_DCT_NORMS = ("ortho", None)
+FEAT_N_FILTER_RANGE = (1, 512)  # LFCC linear filters, at most n_fft // 2 + 1
+FEAT_BASES = ("mfcc", "lfcc", "mel_spectrogram", "spectrogram")  # inputs of deltas and CMN
+FEAT_DELTA_WIN_RANGE = (3, 101)  # frames
+FEAT_DELTA_MODES = ("replicate", "constant", "reflect", "circular")
+FEAT_DELTA_ORDERS = (1, 2)
+FEAT_CMN_WINDOW_RANGE = (1, 100_000)  # frames
+FEAT_PITCH_FRAME_TIME_RANGE = (0.005, 0.1)  # s, detect_pitch_frequency frame
+FEAT_MEDIAN_WIN_RANGE = (3, 101)  # frames, detect_pitch_frequency median smoothing
+FEAT_FREQ_LOW_RANGE = (40, 2000)  # Hz, detect_pitch_frequency (lags = sample_rate / freq_low)
+FEAT_PITCH_MAX_WORK = 3_000_000_000  # lags x channel x samples of detect_pitch_frequency (~10 s on 2 cores)
+FEAT_F0_RANGE = (30.0, 2000.0)  # Hz, NCCF pitch tracker
+FEAT_NCCF_FRAME_MS_RANGE = (10.0, 100.0)  # analysis window
+FEAT_NCCF_SHIFT_MS_RANGE = (1.0, 50.0)  # frame shift
+FEAT_NCCF_CHUNK_VALUES = 4_000_000  # frames x FFT size correlated at once (bounded memory)
+FEAT_MIN_LOUDNESS_S = 0.4  # ITU-R BS.1770 gating blocks are 400 ms long

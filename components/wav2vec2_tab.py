@@ -1,5 +1,361 @@
-"""Placeholder until this tab's issue lands (replaced by the tab's own module)."""
+"""wav2vec2 tab: emissions, greedy transcript, forced alignment, layer features, model cache status.
 
-from components.placeholder import build
+API names (inputs -> outputs), see README:
+- ``emissions(audio, model, chunk_s, context_s)`` -> emission image, transcript, emissions ``.npy``
+  (log-probabilities, frames x tokens), transcript JSON file, code, notes
+- ``transcribe(audio, model, chunk_s, context_s)`` -> transcript, result dict
+- ``align(audio, model, transcript, chunk_s, context_s)`` -> alignment image, word table,
+  alignment JSON file, code, notes (an empty transcript aligns the recognised one)
+- ``layer_features(audio, model, layer, chunk_s, context_s)`` -> layer image, summary image,
+  layer features ``.npy`` (frames x dim), summary dict, code, notes
+- ``list_models()`` -> model rows; ``cache_status()`` -> cache entries, usage summary
+"""
 
-__all__ = ["build"]
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from audiolab import asr, asr_models, asr_plots, cache, limits, snippets_asr
+from audiolab import io as aio
+from audiolab.errors import AudioLabError
+from components import audio_tab
+from components.common import image_file, output_file, require_audio, user_errors
+from components.i18n import register, t
+
+log = logging.getLogger("audiolab.ui")
+
+register(
+    {
+        "w2v_input": ("Input audio (speech works best)", "输入音频（语音效果最好）"),
+        "w2v_model": ("Model", "模型"),
+        "w2v_refresh": ("Refresh model list", "刷新模型列表"),
+        "w2v_model_help": (
+            "torchaudio bundles download once into the torch hub cache; `hf:` models come from the "
+            "Hugging Face Hub; `local:` models are folders (config.json, vocab.json, model.safetensors) "
+            "inside the folder named by the `AUDIOLAB_MODEL_DIR` environment variable.",
+            "torchaudio 预训练包首次使用时下载到 torch hub 缓存；`hf:` 模型来自 Hugging Face Hub；"
+            "`local:` 模型是环境变量 `AUDIOLAB_MODEL_DIR` 所指目录中的文件夹"
+            "（config.json、vocab.json、model.safetensors）。",
+        ),
+        "w2v_long": ("Long audio (chunked inference)", "长音频（分块推理）"),
+        "w2v_chunk": ("Chunk length (s)", "分块长度（秒）"),
+        "w2v_context": ("Context each side of a chunk (s)", "每块两侧的上下文（秒）"),
+        "w2v_run": ("Run wav2vec2", "运行 wav2vec2"),
+        "w2v_tab_emission": ("Emission & transcript", "发射概率与转写"),
+        "w2v_tab_align": ("Forced alignment", "强制对齐"),
+        "w2v_tab_layers": ("Layer features", "各层特征"),
+        "w2v_emission": ("Emission (tokens x time)", "发射矩阵（词元 × 时间）"),
+        "w2v_transcript": ("Greedy CTC transcript", "贪心 CTC 转写"),
+        "w2v_emission_file": ("Emissions (.npy, log-probabilities)", "发射矩阵（.npy，对数概率）"),
+        "w2v_transcript_file": ("Transcript (JSON)", "转写（JSON）"),
+        "w2v_align_text": (
+            "Transcript to align (empty: the recognised one)",
+            "要对齐的文本（留空则使用识别结果）",
+        ),
+        "w2v_align_run": ("Align", "对齐"),
+        "w2v_alignment": ("Alignment (click a word to play it)", "对齐结果（点击单词播放）"),
+        "w2v_words": ("Words (select a row to play it)", "单词（选中一行播放）"),
+        "w2v_segment": ("Selected word", "所选单词"),
+        "w2v_alignment_file": ("Alignment (JSON)", "对齐结果（JSON）"),
+        "w2v_layer": ("Transformer layer", "Transformer 层"),
+        "w2v_layer_run": ("Extract features", "提取特征"),
+        "w2v_layer_image": ("Layer features", "该层特征"),
+        "w2v_layer_summary": ("All layers: similarity and energy", "所有层：相似度与能量"),
+        "w2v_layer_file": ("Layer features (.npy)", "该层特征（.npy）"),
+        "w2v_notes": ("Notes", "说明"),
+        "w2v_cache": ("Model cache (shared by all users)", "模型缓存（所有用户共享）"),
+        "w2v_cache_refresh": ("Refresh cache status", "刷新缓存状态"),
+    }
+)
+
+WORD_HEADERS = ["word", "start (s)", "end (s)", "score"]
+
+
+# --- ZeroGPU ----------------------------------------------------------------------------------
+
+
+def gpu_wrap(fn, duration: int = 120):
+    """``spaces.GPU(duration=...)(fn)`` on Hugging Face ZeroGPU Spaces (``spaces`` importable), else ``fn``."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=duration)(fn)
+
+
+def on_start() -> None:
+    """Load the default model at start on ZeroGPU Spaces (moved to CUDA there); call after
+    ``cache.set_default_device``. Elsewhere models load on first use."""
+    if not os.environ.get("SPACES_ZERO_GPU"):
+        return
+    try:
+        asr_models.load_model(limits.W2V_DEFAULT_MODEL)
+    except Exception as err:  # noqa: BLE001 - start anyway: the tab explains when used
+        log.warning("wav2vec2 default model not preloaded: %s", err)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array, dtype=np.float32))
+    return buf.getvalue()
+
+
+def _json_file(name: str, data: dict) -> str:
+    return output_file(name, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _notes(*groups: list[str]) -> str:
+    return "\n".join(f"- {n}" for group in groups for n in group)
+
+
+def _load(audio, model_name, chunk_s, context_s):
+    """Validate cheap inputs first, then decode: ``(path, decoded)``."""
+    asr_models.check_model_name(model_name)
+    asr.check_chunking(chunk_s, context_s)
+    path = require_audio(audio)
+    return path, aio.decode(path)
+
+
+def _emissions(audio, model_name, chunk_s, context_s):
+    path, decoded = _load(audio, model_name, chunk_s, context_s)
+    em = asr.emissions(decoded.waveform, decoded.sample_rate, model_name=model_name, chunk_s=chunk_s,
+                       context_s=context_s)  # fmt: skip
+    spans = asr.greedy_spans(em)
+    return path, decoded, em, spans, asr.transcript(spans, em.delimiter)
+
+
+def _result(em: asr.Emissions, spans: list[asr.Span], text: str) -> dict:
+    return {
+        "model": em.model, "transcript": text, "seconds_per_frame": em.seconds_per_frame,
+        "duration_s": em.duration_s, "frames": em.log_probs.shape[0], "labels": list(em.labels),
+        "blank": em.blank, "tokens": [s.as_dict() for s in spans],
+    }  # fmt: skip
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+@gpu_wrap
+@user_errors
+def emissions(audio, model_name, chunk_s, context_s):
+    """API ``emissions``: emission heatmap, transcript, emissions .npy, transcript JSON, code, notes."""
+    path, decoded, em, spans, text = _emissions(audio, model_name, chunk_s, context_s)
+    model = asr_models.load_model(model_name)
+    return (
+        image_file(asr_plots.emission_image(em, spans, text), "emissions.png"),
+        text,
+        output_file("emissions.npy", _npy(em.log_probs.numpy())),
+        _json_file("transcript.json", _result(em, spans, text)),
+        snippets_asr.emissions_code(Path(path).name, model),
+        _notes(decoded.notes, em.notes),
+    )
+
+
+@gpu_wrap
+@user_errors
+def transcribe(audio, model_name, chunk_s, context_s):
+    """API ``transcribe``: the greedy CTC transcript and a dict with token timings."""
+    _, _, em, spans, text = _emissions(audio, model_name, chunk_s, context_s)
+    return text, _result(em, spans, text)
+
+
+@gpu_wrap
+@user_errors
+def align(audio, model_name, text, chunk_s, context_s):
+    """API ``align``: alignment image, word table, alignment JSON, code, notes (+ click state)."""
+    path, decoded, em, _, recognised = _emissions(audio, model_name, chunk_s, context_s)
+    text = (text or "").strip() or recognised
+    if not text:
+        raise AudioLabError("Nothing was recognised in this audio: type the transcript to align.")
+    words = asr.align(em, text)
+    clean = asr.tokenize(text, em)[0]
+    cut = decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]
+    image, geometry = asr_plots.alignment_image(cut, decoded.sample_rate, words)
+    rows = [[w.text, round(w.start_s, 3), round(w.end_s, 3), round(w.score, 3)] for w in words]
+    data = {"model": em.model, "transcript": clean, "words": [w.as_dict() for w in words]}
+    state = {"path": path, "rate": decoded.sample_rate, "geometry": geometry,
+             "words": [[w.text, w.start_s, w.end_s] for w in words]}  # fmt: skip
+    code = snippets_asr.align_code(Path(path).name, asr_models.load_model(model_name), clean)
+    return (
+        image_file(image, "alignment.png"),
+        rows,
+        _json_file("alignment.json", data),
+        code,
+        _notes(decoded.notes, em.notes),
+        state,
+    )
+
+
+@gpu_wrap
+@user_errors
+def layer_features(audio, model_name, layer, chunk_s, context_s):
+    """API ``layer_features``: layer heatmap, summary image, features .npy, summary dict, code, notes."""
+    path, decoded = _load(audio, model_name, chunk_s, context_s)
+    lf = asr.layer_features(decoded.waveform, decoded.sample_rate, model_name=model_name, layer=layer,
+                            chunk_s=chunk_s, context_s=context_s)  # fmt: skip
+    summary = {
+        "model": lf.model, "layer": lf.layer, "layers": lf.rms.shape[0], "frames": lf.features.shape[0],
+        "dim": lf.features.shape[1], "seconds_per_frame": lf.seconds_per_frame, "rms": lf.rms.tolist(),
+        "similarity_to_layer": lf.similarity[lf.layer - 1].tolist(),
+    }  # fmt: skip
+    code = snippets_asr.features_code(Path(path).name, asr_models.load_model(model_name), lf.layer)
+    return (
+        image_file(asr_plots.layer_image(lf), f"layer{lf.layer}.png"),
+        image_file(asr_plots.layer_summary_image(lf), "layers_summary.png"),
+        output_file(f"layer{lf.layer}_features.npy", _npy(lf.features.numpy())),
+        summary,
+        code,
+        _notes(decoded.notes, lf.notes),
+    )
+
+
+@user_errors
+def play_word(state: dict | None, index: int | None = None, time_s: float | None = None) -> str | None:
+    """WAV of the word at ``index``, or of the word at (or nearest) ``time_s``."""
+    if not state or not state.get("words"):
+        return None
+    words = state["words"]
+    if index is None:
+        index = min(range(len(words)), key=lambda i: max(words[i][1] - time_s, time_s - words[i][2], 0.0))
+    _, start_s, end_s = words[int(index)]
+    rate = state["rate"]
+    start = int(start_s * rate)
+    decoded = aio.decode(state["path"], frame_offset=start, num_frames=max(1, int(end_s * rate) - start))
+    return output_file("word.wav", aio.encode(decoded.waveform, rate, "wav"))
+
+
+def play_clicked_image(state: dict | None, evt: gr.SelectData):
+    """A click on the alignment image plays the word under it."""
+    if not state:
+        return None
+    return play_word(state, time_s=asr_plots.click_time(evt.index[0], state["geometry"]))
+
+
+def play_selected_row(state: dict | None, evt: gr.SelectData):
+    """Selecting a row of the word table plays that word."""
+    return play_word(state, index=evt.index[0]) if state else None
+
+
+def list_models() -> list[dict]:
+    """API ``list_models``: every model offered (name, label, source, CTC head if known)."""
+    return [{"name": c.name, "label": c.label, "source": c.source, "ctc": c.ctc} for c in asr_models.model_choices()]
+
+
+def cache_status():
+    """API ``cache_status``: ``cache.CACHE.snapshot()`` rows and a usage line per device type."""
+    usage = cache.CACHE.usage()
+    line = "; ".join(f"{d}: {u['entries']} entries, {u['megabytes']:.1f} of {u['budget_megabytes']:.0f} MB"
+                     for d, u in usage.items())  # fmt: skip
+    return cache.CACHE.snapshot(), f"Device for new entries: **{cache.default_device()}**. {line}."
+
+
+def _refresh_models(current: str):
+    choices = [(c.label, c.name) for c in asr_models.model_choices()]
+    value = current if current in [n for _, n in choices] else limits.W2V_DEFAULT_MODEL
+    return gr.update(choices=choices, value=value)
+
+
+def _layer_slider(name: str):
+    try:
+        layers = asr_models.describe(name)["layers"]
+    except Exception:  # noqa: BLE001 - unknown until loaded: keep the full range
+        layers = None
+    return gr.update(maximum=layers or limits.W2V_MAX_LAYERS)
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+def build(shared: dict) -> None:
+    """Lay out the wav2vec2 tab inside the current ``gr.Tab``."""
+    with gr.Row():
+        with gr.Column(scale=2):
+            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label=t("w2v_input"),
+                                elem_id="wav2vec2-input")  # fmt: skip
+            examples = audio_tab.example_files()
+            if examples:
+                gr.Examples(examples, inputs=audio_in, cache_examples=False)
+            with gr.Row():
+                model = gr.Dropdown([(c.label, c.name) for c in asr_models.model_choices()],
+                                    value=limits.W2V_DEFAULT_MODEL, label=t("w2v_model"), allow_custom_value=True,
+                                    scale=4, elem_id="wav2vec2-model")  # fmt: skip
+                refresh = gr.Button(t("w2v_refresh"), scale=1, size="sm", elem_id="wav2vec2-refresh")
+            gr.Markdown(t("w2v_model_help"))
+            with gr.Accordion(t("w2v_long"), open=False):
+                chunk = gr.Slider(*limits.W2V_CHUNK_RANGE, value=limits.W2V_CHUNK_S, step=1, label=t("w2v_chunk"))
+                context = gr.Slider(*limits.W2V_CONTEXT_RANGE, value=limits.W2V_CONTEXT_S, step=0.5,
+                                    label=t("w2v_context"))  # fmt: skip
+            run = gr.Button(t("w2v_run"), variant="primary", elem_id="wav2vec2-run")
+            notes = gr.Markdown(elem_id="wav2vec2-notes")
+            with gr.Accordion(t("w2v_cache"), open=False):
+                cache_md = gr.Markdown()
+                cache_rows = gr.JSON(elem_id="wav2vec2-cache")
+                cache_btn = gr.Button(t("w2v_cache_refresh"), size="sm")
+        with gr.Column(scale=3):
+            with gr.Tabs():
+                with gr.Tab(t("w2v_tab_emission")):
+                    emission_img = gr.Image(label=t("w2v_emission"), type="filepath",
+                                            elem_id="wav2vec2-emission")  # fmt: skip
+                    text_out = gr.Textbox(label=t("w2v_transcript"), interactive=False, elem_id="wav2vec2-transcript")
+                    with gr.Row():
+                        npy_file = gr.File(label=t("w2v_emission_file"), elem_id="wav2vec2-npy")
+                        json_file = gr.File(label=t("w2v_transcript_file"))
+                with gr.Tab(t("w2v_tab_align")):
+                    align_text = gr.Textbox(label=t("w2v_align_text"), lines=2, elem_id="wav2vec2-align-text")
+                    align_btn = gr.Button(t("w2v_align_run"), elem_id="wav2vec2-align")
+                    align_img = gr.Image(label=t("w2v_alignment"), type="filepath", interactive=False,
+                                         elem_id="wav2vec2-alignment")  # fmt: skip
+                    segment = gr.Audio(label=t("w2v_segment"), type="filepath", autoplay=True, interactive=False,
+                                       elem_id="wav2vec2-segment")  # fmt: skip
+                    words = gr.Dataframe(headers=WORD_HEADERS, label=t("w2v_words"), interactive=False,
+                                         elem_id="wav2vec2-words")  # fmt: skip
+                    align_file = gr.File(label=t("w2v_alignment_file"))
+                with gr.Tab(t("w2v_tab_layers")):
+                    layer = gr.Slider(
+                        1, limits.W2V_MAX_LAYERS, value=6, step=1, label=t("w2v_layer"), elem_id="wav2vec2-layer"
+                    )
+                    layer_btn = gr.Button(t("w2v_layer_run"), elem_id="wav2vec2-layer-run")
+                    layer_img = gr.Image(label=t("w2v_layer_image"), type="filepath",
+                                         elem_id="wav2vec2-layer-image")  # fmt: skip
+                    summary_img = gr.Image(label=t("w2v_layer_summary"), type="filepath")
+                    layer_file = gr.File(label=t("w2v_layer_file"))
+                    layer_json = gr.JSON(visible=False)
+            with gr.Accordion(t("code_panel"), open=False):
+                code = gr.Code(language="python", elem_id="wav2vec2-code")
+    _wire(locals(), shared)
+
+
+def _wire(c: dict, shared: dict) -> None:
+    """Events: every one that matters has an ``api_name``."""
+    common = [c["audio_in"], c["model"], c["chunk"], c["context"]]
+    state = gr.State()
+    run_out = [c["emission_img"], c["text_out"], c["npy_file"], c["json_file"], c["code"], c["notes"]]
+    c["run"].click(emissions, common, run_out, api_name="emissions")
+    hidden = gr.Button(visible=False)
+    result = gr.JSON(visible=False)
+    hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe")
+    align_in = [c["audio_in"], c["model"], c["align_text"], c["chunk"], c["context"]]
+    align_out = [c["align_img"], c["words"], c["align_file"], c["code"], c["notes"], state]
+    c["align_btn"].click(align, align_in, align_out, api_name="align")
+    layer_in = [c["audio_in"], c["model"], c["layer"], c["chunk"], c["context"]]
+    layer_out = [c["layer_img"], c["summary_img"], c["layer_file"], c["layer_json"], c["code"], c["notes"]]
+    c["layer_btn"].click(layer_features, layer_in, layer_out, api_name="layer_features")
+    c["align_img"].select(play_clicked_image, state, c["segment"], api_name=False)
+    c["words"].select(play_selected_row, state, c["segment"], api_name=False)
+    c["refresh"].click(_refresh_models, c["model"], c["model"], api_name=False)
+    c["model"].change(_layer_slider, c["model"], c["layer"], api_name=False)
+    models_json = gr.JSON(visible=False)
+    hidden.click(list_models, None, models_json, api_name="list_models")
+    c["cache_btn"].click(cache_status, None, [c["cache_rows"], c["cache_md"]], api_name="cache_status")
+    if "audio" in shared:
+        shared["audio"].change(lambda p: p, shared["audio"], c["audio_in"], api_name=False)

@@ -11,6 +11,7 @@ dev=0
 
 apt_pkgs=()
 command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
+[ -d /usr/share/fonts/opentype/noto ] || apt_pkgs+=(fonts-noto-cjk)  # Chinese labels in plots
 if [ "$dev" = 1 ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v espeak-ng >/dev/null || apt_pkgs+=(espeak-ng)
