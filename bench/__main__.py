@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from bench import bench_audio, bench_griffinlim
+from bench import bench_audio, bench_features, bench_griffinlim
 from bench.common import RESULTS, Row, inputs, machine, table
 
-BENCHES = {"audio": bench_audio, "griffinlim": bench_griffinlim}
+BENCHES = {"audio": bench_audio, "features": bench_features, "griffinlim": bench_griffinlim}
 
 
 def cold_start() -> Row:
