@@ -399,6 +399,18 @@ def resample(waveform: torch.Tensor, orig_freq: int, new_freq: int, notes: list[
     return out.clamp(-1.0, 1.0)
 
 
+def for_playback(waveform: torch.Tensor, sample_rate: int, notes: list[str]) -> tuple[torch.Tensor, int]:
+    """A browser-playable version of ``(channel, time)`` audio: at most 2 channels and 48 kHz."""
+    if waveform.shape[0] > limits.PLAYER_MAX_CHANNELS:
+        notes.append(f"The player has the first {limits.PLAYER_MAX_CHANNELS} of {waveform.shape[0]} channels.")
+        waveform = waveform[: limits.PLAYER_MAX_CHANNELS]
+    if sample_rate > limits.PLAYER_MAX_RATE:
+        notes.append(f"The player is resampled to {limits.PLAYER_MAX_RATE} Hz; the download keeps {sample_rate} Hz.")
+        waveform = resample(waveform, sample_rate, limits.PLAYER_MAX_RATE, notes)
+        sample_rate = limits.PLAYER_MAX_RATE
+    return waveform, sample_rate
+
+
 # --- encoding -------------------------------------------------------------------------------
 
 _SF_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "PCM_32", "float": "FLOAT"}

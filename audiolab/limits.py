@@ -18,6 +18,8 @@ MIN_SAMPLE_RATE = 1_000  # Hz
 MAX_SAMPLE_RATE = 384_000  # Hz
 MAX_CHANNELS = 32
 MAX_PLOTTED_CHANNELS = 8  # channels drawn as waveform/spectrogram rows
+PLAYER_MAX_RATE = 48_000  # browsers play up to this rate; faster audio is resampled for the player
+PLAYER_MAX_CHANNELS = 2  # the player gets the first two channels (downloads keep all)
 MAX_VIEW_FRAMES = 2400  # STFT frames computed for a spectrogram view (hop grows with length)
 
 # --- Time ---------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     if target:
         waveform = aio.resample(waveform, rate, target, decoded.notes)
         rate = target
-    player = output_file("result.wav", aio.encode(waveform, rate, "wav", bits=16))
+    playable, play_rate = aio.for_playback(waveform, rate, decoded.notes)
+    player = output_file("result.wav", aio.encode(playable, play_rate, "wav", bits=16))
     exported = output_file(f"result.{fmt}", aio.encode(waveform, rate, fmt, bits=bits))
     code = snippets.info_snippet(Path(path).name) + "\n" + snippets.load_snippet(
         Path(path).name, frame_offset=int(frame_offset), num_frames=int(num_frames),

@@ -250,3 +250,13 @@ def test_export_rejects_unknown_formats_and_depths():
         aio.encode(signals.sine(), 16_000, "aiff")
     with pytest.raises(AudioLabError, match="bits per sample"):
         aio.encode(signals.sine(), 16_000, "wav", bits=12)
+
+
+def test_the_player_gets_two_channels_at_48_khz_at_most():
+    x = torch.cat([signals.sine(1000, 96_000, 0.5, channels=1)] * 4)
+    notes: list[str] = []
+    y, rate = aio.for_playback(x, 96_000, notes)
+    assert rate == 48_000 and y.shape == (2, 24_000) and len(notes) == 2
+    torch.testing.assert_close(y, T.Resample(96_000, 48_000)(x[:2]).clamp(-1, 1), atol=1e-5, rtol=0)
+    same, rate = aio.for_playback(x[:1], 44_100, notes)
+    assert rate == 44_100 and same is not None and same.shape == (1, 48_000) and len(notes) == 2
