@@ -414,6 +414,7 @@ def for_playback(waveform: torch.Tensor, sample_rate: int, notes: list[str]) -> 
 # --- encoding -------------------------------------------------------------------------------
 
 _SF_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "PCM_32", "float": "FLOAT"}
+ENCODE_BLOCK = 1 << 18  # frames written per block
 
 
 def encode(
@@ -436,7 +437,9 @@ def encode(
         bits = limits.check_choice("bits per sample", bits, limits.WAV_BIT_DEPTHS)
         subtype = _SF_SUBTYPES[bits] if fmt == "wav" else ("PCM_24" if bits in (24, 32, "float") else "PCM_16")
         buf = io.BytesIO()
-        sf.write(buf, waveform.T.numpy(), sample_rate, format=fmt.upper(), subtype=subtype)
+        with sf.SoundFile(buf, "w", sample_rate, waveform.shape[0], subtype, format=fmt.upper()) as out:
+            for start in range(0, waveform.shape[-1], ENCODE_BLOCK):  # small copies, not one of it all
+                out.write(waveform[:, start : start + ENCODE_BLOCK].T.numpy())
         return buf.getvalue()
     return _encode_lossy(waveform, sample_rate, fmt, bit_rate)
 

@@ -12,7 +12,7 @@ from audiolab.errors import AudioLabError
 # --- Input audio -------------------------------------------------------------------
 MAX_FILE_BYTES = 25 * 1024 * 1024  # uploads and URL downloads (matches launch max_file_size)
 MAX_DURATION_S = 600.0  # longest audio decoded, in seconds (longer input is cut there)
-MAX_TOTAL_SAMPLES = 12_000_000  # channel x time samples held at once (46 MiB float32)
+MAX_TOTAL_SAMPLES = 10_000_000  # channel x time samples held at once (38 MiB float32)
 DECODE_CHUNK_S = 30.0  # decode this many seconds at a time into one preallocated tensor
 MIN_SAMPLE_RATE = 1_000  # Hz
 MAX_SAMPLE_RATE = 384_000  # Hz

@@ -96,7 +96,7 @@ def spectrogram_image(waveform: torch.Tensor, sample_rate: int, title: str = "Sp
     n_fft = min(n_fft, max(16, 2 ** int(np.log2(max(data.shape[-1], 16)))))
     needed = -(-data.shape[-1] // limits.MAX_VIEW_FRAMES)  # bounded work for long audio
     hop = max(n_fft // 4, 1 << (needed - 1).bit_length())  # powers of two: few cached transforms
-    spec = spectrogram_db(torch.from_numpy(data), n_fft=n_fft, hop_length=hop)
+    spec = torch.cat([spectrogram_db(torch.from_numpy(ch[None]), n_fft=n_fft, hop_length=hop) for ch in data])
     duration = data.shape[-1] / sample_rate
     return heatmap_image(
         spec.numpy(), extent=(0.0, duration, 0.0, sample_rate / 2), title=title + note,

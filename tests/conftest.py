@@ -47,3 +47,11 @@ def app_url():
     _, url, _ = app.demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
     yield url
     app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """The hostile-input corpus (tests/fixtures/hostile.py), built once per session."""
+    from tests.fixtures import hostile
+
+    return hostile.build(tmp_path_factory.mktemp("hostile"))

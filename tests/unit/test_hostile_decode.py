@@ -37,12 +37,6 @@ print(json.dumps(results))
 """
 
 
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory):
-    """The hostile files, built once per session."""
-    return hostile.build(tmp_path_factory.mktemp("hostile"))
-
-
 @pytest.fixture(scope="module")
 def results(corpus):
     """Decode every file in a fresh process, recording outcome, seconds and peak RSS growth (MiB)."""
