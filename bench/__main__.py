@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from bench import bench_audio, bench_features, bench_griffinlim
+from bench import bench_audio, bench_features, bench_griffinlim, bench_wav2vec2
 from bench.common import RESULTS, Row, inputs, machine, table
 
-BENCHES = {"audio": bench_audio, "features": bench_features, "griffinlim": bench_griffinlim}
+BENCHES = {"audio": bench_audio, "features": bench_features, "griffinlim": bench_griffinlim, "wav2vec2": bench_wav2vec2}
 
 
 def cold_start() -> Row:
@@ -36,6 +36,19 @@ def cold_start() -> Row:
     return Row("app", "cold start: launch to first answered request", float(out.stdout.split()[-1]), 0.0)
 
 
+def client_floor(client) -> Row:
+    """The fixed cost of one gradio_client round trip: ``/info`` on a 0.1 s clip."""
+    from gradio_client import handle_file
+
+    from bench.common import measure
+    from tests import signals
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = signals.write(Path(tmp) / "tiny.wav", signals.sine(seconds=0.1), 16_000)
+        seconds, mb = measure(lambda: client.predict(handle_file(str(clip)), api_name="/info"), repeat=7)
+    return Row("app", "gradio_client round trip floor (/info, 0.1 s clip)", seconds, mb)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the chosen benchmarks (default: all) and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -52,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     _, url, _ = app.demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
     client = Client(url, verbose=False)
-    rows: list[Row] = [cold_start()]
+    rows: list[Row] = [cold_start(), client_floor(client)]
     with tempfile.TemporaryDirectory() as tmp:
         clips = inputs(Path(tmp))
         for name in args.only or BENCHES:
