@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchaudio.functional as F
 
-from audiolab import asr, asr_models, cache, limits
+from audiolab import asr, asr_models, limits
 from audiolab.errors import AudioLabError
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
@@ -17,13 +17,7 @@ from tests.fixtures import wav2vec2_tiny as tiny
 LABELS = ("-", "|", "A", "B", "C", "T", "L")
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.CACHE.clear()
-    asr._MEMO.clear()
-    yield
-    cache.CACHE.clear()
-    asr._MEMO.clear()
+pytestmark = pytest.mark.usefixtures("fresh_asr_cache")
 
 
 @pytest.fixture

@@ -14,14 +14,7 @@ from audiolab.errors import AudioLabError, ModelUnavailableError
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.CACHE.clear()
-    asr._MEMO.clear()
-    yield
-    cache.CACHE.clear()
-    asr._MEMO.clear()
+pytestmark = pytest.mark.usefixtures("fresh_asr_cache")
 
 
 @pytest.fixture

@@ -7,18 +7,11 @@ import torch
 import torchaudio
 from huggingface_hub import constants as hf_constants
 
-from audiolab import asr, asr_models, cache, snippets_asr
+from audiolab import asr, asr_models, snippets_asr
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.CACHE.clear()
-    asr._MEMO.clear()
-    yield
-    cache.CACHE.clear()
-    asr._MEMO.clear()
+pytestmark = pytest.mark.usefixtures("fresh_asr_cache")
 
 
 @pytest.fixture
