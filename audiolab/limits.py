@@ -177,3 +177,67 @@ FEAT_NCCF_SHIFT_MS_RANGE = (1.0, 50.0)  # frame shift
 FEAT_NCCF_CHUNK_VALUES = 1_000_000  # batch x frames x FFT size correlated at once (bounded memory)
 FEAT_MIN_LOUDNESS_S = 0.4  # ITU-R BS.1770 gating blocks are 400 ms long
 FEAT_PITCH_CHUNK_VALUES = 1_000_000  # samples x channels per detect_pitch_frequency NCCF chunk (2M+: heap grows to GBs)
+
+
+# --- Augment -------------------------------------------------------------------------------
+AUG_MAX_DURATION_S = 30.0  # audio augmented (longer input is cut there, with a note)
+AUG_MAX_INPUT_SAMPLES = 3_000_000  # channel x time of the input (2 channels x 48 kHz x 31 s)
+AUG_MAX_FRAMES = 3_000_000  # frames per channel of any step's result (62 s at 48 kHz)
+AUG_MAX_SAMPLES = 6_000_000  # channel x time of any step's result (24 MB float32)
+AUG_MAX_STFT_VALUES = 6_000_000  # freq x frames of one channel's (stretched) STFT: ~75 B each at peak, ~450 MB
+AUG_MAX_STEPS = 12
+AUG_MAX_CHAIN_CHARS = 20_000  # characters of a chain's JSON text
+AUG_SEED_RANGE = (0, 2**31 - 1)
+AUG_N_FFT_CHOICES = (256, 512, 1024, 2048)
+AUG_HOP_MIN_DIVISOR = 8  # hop_length runs from n_fft // 8 to n_fft // 2
+AUG_STRETCH_RATE_RANGE = (0.5, 2.0)  # phase vocoder speed-up (a rate near 0 would allocate gigabytes)
+AUG_TIME_MASK_RANGE = (1, 1000)  # time_mask_param, STFT frames
+AUG_FREQ_MASK_RANGE = (1, 1025)  # freq_mask_param, STFT bins
+AUG_NUM_MASKS_RANGE = (1, 10)
+AUG_INVERSIONS = ("phase", "griffinlim")  # masked spectrogram -> audio: inverse STFT with the phase, or Griffin-Lim
+AUG_GRIFFINLIM_ITERS = 32
+AUG_PITCH_STEPS_RANGE = (-12.0, 12.0)  # n_steps (fractional allowed)
+AUG_BINS_PER_OCTAVE_RANGE = (1, 96)
+AUG_PITCH_MAX_OCTAVES = 1.0  # |n_steps / bins_per_octave|: the stretch rate stays in [0.5, 2]
+AUG_PITCH_RATIO_TOL = 1e-4  # the resampling ratio p/q is within 0.01 % (0.17 cent) of 2 ** (n / bins)
+AUG_PITCH_MAX_TERM = 2_000  # p, q <= this: the resampling kernel has at most ~2000 x 2015 values (16 MB)
+AUG_SPEED_RANGE = (0.5, 2.0)
+AUG_SPEED_MAX_DENOMINATOR = 100  # speed factors become p/q with q <= 100 (1.1 -> 11/10): small kernels
+AUG_MAX_FACTORS = 8  # speed_perturbation factors
+AUG_SNR_RANGE_DB = (-20.0, 60.0)
+AUG_NOISE_KINDS = ("white", "pink", "brown", "clip")
+AUG_RT60_RANGE_S = (0.05, 3.0)
+AUG_RIR_KINDS = ("synthetic", "clip")
+AUG_RIR_MAX_S = 3.0  # an uploaded impulse response is cut to this long after its peak
+AUG_FREQ_RANGE_HZ = (1.0, 96_000.0)  # biquad frequencies; each must also be below the Nyquist frequency
+AUG_Q_RANGE = (0.1, 20.0)
+AUG_EQ_GAIN_RANGE_DB = (-24.0, 24.0)
+AUG_GAIN_RANGE_DB = (-60.0, 24.0)
+AUG_FADE_RANGE_S = (0.0, 30.0)
+AUG_FADE_SHAPES = ("linear", "exponential", "logarithmic", "quarter_sine", "half_sine")
+AUG_PREEMPHASIS_RANGE = (0.0, 1.0)
+
+
+# --- Train ---------------------------------------------------------------------------------
+TRAIN_SAMPLE_RATE = 16_000  # every clip is mixed to mono and resampled to this rate (wav2vec2's rate)
+TRAIN_LABELS_RANGE = (2, 10)  # distinct labels in a training set
+TRAIN_LABEL_MAX_CHARS = 40
+TRAIN_MIN_CLIPS_PER_LABEL = 2  # one for training, one held out
+TRAIN_MAX_CLIPS = 120  # clips in a training set
+TRAIN_MIN_CLIP_S = 0.05  # shorter clips are refused (wav2vec2 needs 25 ms, the MFCC STFT 12.5 ms)
+TRAIN_MAX_CLIP_S = 5.0  # longer clips are cut here, with a note
+TRAIN_MAX_TOTAL_S = 300.0  # seconds of audio in a set (after cutting): bounds feature extraction
+TRAIN_N_MFCC_RANGE = (8, 64)  # MFCC coefficients (the feature dimension of the MFCC backbone)
+TRAIN_N_MELS = 64  # mel bands under the MFCC (n_fft 400 = 25 ms, hop 160 = 10 ms at 16 kHz)
+TRAIN_EPOCHS_RANGE = (1, 300)
+TRAIN_LR_RANGE = (1e-5, 1.0)  # SGD learning rate (the seed's default 1e-2)
+TRAIN_MOMENTUM_RANGE = (0.0, 0.99)  # SGD momentum (the seed's default 0.9)
+TRAIN_BATCH_RANGE = (1, 128)
+TRAIN_TEST_FRACTION_RANGE = (0.1, 0.5)  # share of each label's clips held out
+TRAIN_SEED_RANGE = (0, 2**31 - 1)
+TRAIN_MAX_TRAIN_S = 30.0  # wall-clock budget of the epoch loop: training stops there (the head is kept), with a note
+TRAIN_PLOT_INTERVAL_S = 0.3  # the streamed loss curve is redrawn at most this often (and at the end)
+TRAIN_BUILTIN_CLIPS_PER_LABEL = 12  # built-in set: "low tone", "high tone", "noise"
+TRAIN_MAX_HEAD_BYTES = 2 * 1024**2  # an uploaded head .pt larger than this is refused
+TRAIN_W2V_DEFAULT_MODEL = "WAV2VEC2_BASE"  # pre-trained only (no CTC head): the frozen wav2vec2 backbone
+TRAIN_W2V_DEFAULT_LAYER = 6  # transformer layer whose output is pooled (1-based, at most the model's layers)
