@@ -11,10 +11,16 @@ from pathlib import Path
 
 import torch
 
-from bench import bench_audio, bench_features, bench_griffinlim, bench_wav2vec2
+from bench import bench_audio, bench_augment, bench_features, bench_griffinlim, bench_wav2vec2
 from bench.common import RESULTS, Row, inputs, machine, table
 
-BENCHES = {"audio": bench_audio, "features": bench_features, "griffinlim": bench_griffinlim, "wav2vec2": bench_wav2vec2}
+BENCHES = {
+    "audio": bench_audio,
+    "augment": bench_augment,
+    "features": bench_features,
+    "griffinlim": bench_griffinlim,
+    "wav2vec2": bench_wav2vec2,
+}
 
 
 def cold_start() -> Row:
