@@ -115,6 +115,13 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     )
 
 
+def analyse_if_any(audio, *rest):
+    """Run :func:`load_audio` when the input holds audio (not when it was just cleared)."""
+    if not audio:
+        return [gr.skip()] * 8
+    return load_audio(audio, *rest)
+
+
 def build(shared: dict) -> None:
     """Lay out the Audio tab inside the current ``gr.Tab``; puts the result player in ``shared``."""
     with gr.Row():
@@ -157,7 +164,7 @@ def build(shared: dict) -> None:
     inputs = [audio_in, frame_offset, num_frames, resample_to, export_format, wav_bits]
     outputs = [table, notes, wave_img, spec_img, result, download, code, meta_json]
     run.click(load_audio, inputs, outputs, api_name="load_audio")
-    audio_in.upload(load_audio, inputs, outputs, api_name=False)
+    audio_in.change(analyse_if_any, inputs, outputs, api_name=False)  # upload, recording or example
     info_btn = gr.Button(visible=False)
     info_btn.click(info, audio_in, meta_json, api_name="info")
     url_btn.click(load_url, url, audio_in, api_name="load_url").success(load_audio, inputs, outputs, api_name=False)

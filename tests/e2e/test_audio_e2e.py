@@ -33,3 +33,10 @@ def test_the_interface_is_in_chinese_for_a_chinese_browser(browser, app_url):
     expect(page.get_by_role("tab", name="音频")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("加载并分析")).to_be_visible()
     context.close()
+
+
+def test_clicking_an_example_analyses_it(page):
+    page.get_by_text("speech_en.wav").first.click()
+    table = page.locator("#audio-metadata")
+    expect(table).to_contain_text("77091", timeout=60_000)  # frames of examples/speech_en.wav
+    expect(page.locator("#audio-waveform img")).to_be_visible()
