@@ -8,6 +8,8 @@ with least-recently-used eviction, and can describe its contents for the UI and 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
 from collections import OrderedDict
@@ -40,9 +42,22 @@ def set_default_device(choice: str) -> str:
     return _default_device
 
 
+_request_device: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_device", default=None)
+
+
 def default_device() -> str:
-    """The device chosen at start (``"cpu"`` or ``"cuda"``)."""
-    return _default_device
+    """The device for new work: the request's override (:func:`use_device`), else the one chosen at start."""
+    return _request_device.get() or _default_device
+
+
+@contextlib.contextmanager
+def use_device(device: str):
+    """Run the enclosed work (this thread/context only) on ``device``, e.g. CPU after a CUDA OOM."""
+    token = _request_device.set(device)
+    try:
+        yield device
+    finally:
+        _request_device.reset(token)
 
 
 def nbytes(obj: Any) -> int:
@@ -98,7 +113,7 @@ class ResourceCache:
         device: str | None = None,
     ) -> Any:
         """Return the entry for the key, building it with ``build()`` on first use."""
-        device = device or _default_device
+        device = device or default_device()
         key = (kind, name, params, device)
         hit = self._lookup(key)
         if hit is not None:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from audiolab import cache
 from audiolab.errors import AudioLabError
 
 log = logging.getLogger("audiolab.ui")
@@ -36,13 +37,25 @@ def user_errors(fn: Callable) -> Callable:
         except AudioLabError as err:
             raise gr.Error(str(err), print_exception=False) from None
         except torch.OutOfMemoryError:
-            log.exception("out of memory in %s", fn.__name__)
-            raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
+            if cache.default_device() == "cpu":
+                log.exception("out of memory in %s", fn.__name__)
+                raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
         except Exception:
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error("Something went wrong while processing this request. Please try other input.") from None
+        return _retry_on_cpu(fn, *args, **kwargs)  # reached only after a CUDA out-of-memory error
 
     return wrapper
+
+
+def _retry_on_cpu(fn: Callable, *args, **kwargs):
+    """After a CUDA out-of-memory error: free the GPU cache and run this request on the CPU."""
+    log.warning("CUDA out of memory in %s; retrying this request on the CPU", fn.__name__)
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    gr.Warning("The GPU ran out of memory; this request ran on the CPU instead (slower).")
+    with cache.use_device("cpu"):
+        return user_errors(fn)(*args, **kwargs)
 
 
 _last_sweep = 0.0

@@ -1,0 +1,58 @@
+"""The UI layer's error translation: engine errors, surprises, and CUDA out-of-memory."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+import torch
+
+from audiolab import cache
+from audiolab.errors import AudioLabError
+from components.common import user_errors
+
+
+def test_engine_errors_reach_the_user_in_their_words():
+    @user_errors
+    def handler():
+        raise AudioLabError("n_fft=3 is out of range")
+
+    with pytest.raises(gr.Error, match="n_fft=3 is out of range"):
+        handler()
+
+
+def test_unexpected_errors_are_hidden_behind_a_plain_message():
+    @user_errors
+    def handler():
+        raise KeyError("/secret/server/path")
+
+    with pytest.raises(gr.Error) as err:
+        handler()
+    assert "secret" not in str(err.value) and "went wrong" in str(err.value)
+
+
+def test_a_cuda_out_of_memory_error_reruns_the_request_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(cache, "_default_device", "cuda")  # as if launched with --device cuda
+    seen = []
+
+    @user_errors
+    def handler(x):
+        seen.append(cache.default_device())
+        if cache.default_device() != "cpu":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return x * 2
+
+    with pytest.warns(UserWarning, match="ran on the CPU"):
+        assert handler(21) == 42
+    assert seen == ["cuda", "cpu"]
+    assert cache.default_device() == "cuda"  # only that request moved
+
+
+def test_out_of_memory_on_the_cpu_is_a_clear_message(monkeypatch):
+    monkeypatch.setattr(cache, "_default_device", "cpu")
+
+    @user_errors
+    def handler():
+        raise torch.OutOfMemoryError("out of memory")
+
+    with pytest.raises(gr.Error, match="Not enough memory"):
+        handler()
