@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from audiolab import cache, limits
-from components import audio_tab, augment_tab, features_tab, griffinlim_tab, wav2vec2_tab
+from components import audio_tab, augment_tab, features_tab, griffinlim_tab, train_tab, wav2vec2_tab
 from components.i18n import build_i18n, t
 
 QUEUE_MAX_SIZE = 16  # waiting requests beyond this get a "queue is full, try again" answer
@@ -32,6 +32,7 @@ TABS = [
     ("tab_augment", augment_tab.build),
     ("tab_griffinlim", griffinlim_tab.build),
     ("tab_wav2vec2", wav2vec2_tab.build),
+    ("tab_train", train_tab.build),
 ]
 
 

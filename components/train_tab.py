@@ -1,0 +1,416 @@
+"""Train tab: freeze a backbone, train a new ``nn.Linear`` head on your own labelled clips.
+
+API names (inputs -> outputs), see README:
+- ``builtin_set(seed)`` -> clip files, labels (JSON list, one per clip), clips per label
+- ``train_head(clips, labels, backbone, model, layer, n_mfcc, epochs, lr, momentum, batch_size,
+  test_fraction, seed)`` -> loss/accuracy curve, parameter counts, status, results dict (loss curve,
+  accuracies, confusion matrix, ...), confusion image, head ``.pt``, code ``.zip``, code text.
+  The trained head is kept in the session (``gr.State``) for ``classify``.
+- ``classify(audio, head_file)`` -> class probabilities (the session's head, or an uploaded ``.pt``), notes
+- ``builtin_clip(label, seed, index)`` -> a synthesized clip of a built-in label (WAV)
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import re
+import time
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+
+from audiolab import asr_models, limits, snippets_train, train
+from audiolab import io as aio
+from audiolab.errors import AudioLabError
+from components import audio_tab
+from components.common import image_file, input_path, output_file, require_audio, user_errors
+from components.i18n import register, t
+
+register(
+    {
+        "train_tab_title": ("Train", "训练"),
+        "train_intro": (
+            "Transfer learning, the autograd way: a **frozen** backbone (every parameter `requires_grad=False`) "
+            "turns each clip into one feature vector (averaged over time), computed **once** under "
+            "`torch.inference_mode()`. A new head, `nn.Linear(feature_dim, n_labels)`, is the only trainable "
+            "part: `loss.backward()` fills the `.grad` of its weight and bias only, and `optim.SGD` steps them. "
+            "Record a few clips for 2 to 10 labels, or load the built-in set, then train and try a new clip.",
+            "用 autograd 做迁移学习：**冻结**的骨干网络（所有参数 `requires_grad=False`）把每个片段变成一个"
+            "特征向量（对时间取平均），只在 `torch.inference_mode()` 下计算**一次**。新的分类头 "
+            "`nn.Linear(feature_dim, n_labels)` 是唯一可训练的部分：`loss.backward()` 只为它的权重和偏置填充 "
+            "`.grad`，由 `optim.SGD` 更新。为 2 到 10 个标签录几段音频，或加载内置数据集，然后训练并试试新片段。",
+        ),
+        "train_step_data": ("1. Clips and labels", "1. 片段与标签"),
+        "train_builtin": (
+            "Load the built-in set (low tone / high tone / noise)",
+            "加载内置数据集（低音 / 高音 / 噪声）",
+        ),
+        "train_new_label": ("Label of the clips to add (e.g. yes)", "要添加的片段的标签（例如 yes）"),
+        "train_record": ("Record or upload one clip", "录制或上传一个片段"),
+        "train_upload_many": ("…or upload several clips with this label", "……或上传多个同一标签的片段"),
+        "train_own": ("…or record / upload your own clips", "……或录制 / 上传你自己的片段"),
+        "train_add": ("Add to the set", "加入数据集"),
+        "train_clear": ("Clear the set", "清空数据集"),
+        "train_clips": ("Clips in the set (in order)", "数据集中的片段（按顺序）"),
+        "train_labels": (
+            "Label of each clip (JSON list, same order; editable)",
+            "每个片段的标签（JSON 列表，同样顺序；可编辑）",
+        ),
+        "train_summary": ("Clips per label", "每个标签的片段数"),
+        "train_step_model": ("2. Backbone and training", "2. 骨干网络与训练"),
+        "train_backbone": ("Frozen backbone", "冻结的骨干网络"),
+        "train_n_mfcc": ("MFCC coefficients (feature size)", "MFCC 系数个数（特征维度）"),
+        "train_w2v_model": ("wav2vec2 model (pre-trained, frozen)", "wav2vec2 模型（预训练，冻结）"),
+        "train_w2v_layer": ("Transformer layer whose output is averaged", "取平均的 Transformer 层"),
+        "train_epochs": ("Epochs", "训练轮数"),
+        "train_lr": ("SGD learning rate (lr)", "SGD 学习率（lr）"),
+        "train_momentum": ("SGD momentum", "SGD 动量"),
+        "train_batch": ("Batch size (clips per step)", "批大小（每步片段数）"),
+        "train_test_fraction": ("Held-out share of each label's clips", "每个标签留作测试的比例"),
+        "train_seed": (
+            "Seed (split, head init, shuffling, built-in set)",
+            "随机种子（划分、初始化、打乱、内置数据集）",
+        ),
+        "train_run": ("Train the head", "训练分类头"),
+        "train_params": ("Parameters", "参数"),
+        "train_status": ("Progress", "进度"),
+        "train_curve": ("Loss and accuracy per epoch", "每轮的损失与准确率"),
+        "train_confusion": ("Confusion matrix of the held-out clips", "留出片段的混淆矩阵"),
+        "train_results": ("Results (JSON)", "结果（JSON）"),
+        "train_head_file": ("Trained head (.pt)", "训练好的分类头（.pt）"),
+        "train_code_file": ("Code + clips that reproduce the training (.zip)", "复现训练的代码与片段（.zip）"),
+        "train_step_try": ("3. Classify a new clip", "3. 对新片段分类"),
+        "train_try_audio": ("Clip to classify (upload or record)", "要分类的片段（上传或录音）"),
+        "train_examples": ("Examples (synthesized by us)", "示例（我们自己合成）"),
+        "train_make_label": ("Built-in label", "内置标签"),
+        "train_make_index": ("Clip number (0-15 are in the built-in training set)", "片段编号（0-15 在内置训练集中）"),
+        "train_make": ("Make a new built-in clip", "生成一个新的内置片段"),
+        "train_head_upload": (
+            "…or classify with a head file (.pt) saved earlier",
+            "……或使用之前保存的分类头文件（.pt）",
+        ),
+        "train_classify": ("Classify", "分类"),
+        "train_probs": ("Class probabilities", "各类别概率"),
+        "train_notes": ("Notes", "说明"),
+    }
+)
+
+BACKBONE_CHOICES = [("MFCC (no weights)", "mfcc"), ("wav2vec2 (pre-trained, frozen)", "wav2vec2")]
+SUMMARY_HEADERS = ["label", "clips"]
+
+
+def streamed(fn):
+    """:func:`user_errors` for generator handlers: every step's engine errors become ``gr.Error``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        steps = fn(*args, **kwargs)
+        step = user_errors(lambda: next(steps, StopIteration))
+        while (item := step()) is not StopIteration:
+            yield item
+
+    return wrapper
+
+
+# --- the set of clips ---------------------------------------------------------------------------
+
+
+def _paths(files) -> list[str]:
+    return [p for p in (input_path(f) for f in (files or [])) if p]
+
+
+def _summary(labels_text: str) -> list[list]:
+    try:
+        labels = train.parse_labels(labels_text)
+    except AudioLabError:
+        return []
+    return [[name, labels.count(name)] for name in dict.fromkeys(labels)]
+
+
+def _set_outputs(paths: list[str], labels: list[str]) -> tuple:
+    text = json.dumps(labels, ensure_ascii=False)
+    return paths, text, _summary(text)
+
+
+@user_errors
+def builtin_set(seed):
+    """API ``builtin_set``: the synthesized set as WAV files, their labels (JSON list) and counts."""
+    clips = train.builtin_set(seed=seed)
+    paths = [output_file(name, aio.encode(w, clips.sample_rate, "wav"))
+             for name, w in zip(clips.names, clips.waveforms, strict=True)]  # fmt: skip
+    return _set_outputs(paths, [clips.labels[i] for i in clips.targets.tolist()])
+
+
+@user_errors
+def add_clips(files, labels_text, label, recording, uploads):
+    """Append the recording and/or uploaded files with ``label`` to the set."""
+    label = train.check_label(label)
+    new = _paths([recording]) + _paths(uploads)
+    if not new:
+        raise AudioLabError("Record or upload a clip first, then press 'Add to the set'.")
+    paths, labels = _paths(files), train.parse_labels(labels_text)
+    if len(paths) != len(labels):
+        raise AudioLabError(f"The set has {len(paths)} clips but {len(labels)} labels; clear it and start again.")
+    if len(paths) + len(new) > limits.TRAIN_MAX_CLIPS:
+        raise AudioLabError(f"A set holds at most {limits.TRAIN_MAX_CLIPS} clips; it has {len(paths)}.")
+    return (*_set_outputs(paths + new, labels + [label] * len(new)), None, None)
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+def _decode(path: str, number: int = 0) -> aio.Decoded:
+    """The first ``TRAIN_MAX_CLIP_S`` seconds of a clip (only those are decoded)."""
+    try:
+        rate = limits.check_sample_rate(aio.info(path).sample_rate)
+        return aio.decode(path, num_frames=int(limits.TRAIN_MAX_CLIP_S * rate) + 1)
+    except AudioLabError as err:
+        if not number:
+            raise
+        raise AudioLabError(f"Clip {number} ({Path(path).name}): {err}") from None
+
+
+def _clip_set(files, labels_text) -> train.ClipSet:
+    paths, labels = _paths(files), train.parse_labels(labels_text)
+    if len(paths) > limits.TRAIN_MAX_CLIPS:
+        raise AudioLabError(f"{len(paths)} clips were given; a set holds at most {limits.TRAIN_MAX_CLIPS}.")
+    if len(paths) != len(labels):
+        raise AudioLabError(f"There are {len(paths)} clips but {len(labels)} labels: give one label per clip.")
+    train.check_counts(labels)  # before any decoding
+    clips = [(d.waveform, d.sample_rate) for d in (_decode(p, i + 1) for i, p in enumerate(paths))]
+    return train.clip_set(clips, labels, names=[Path(p).name for p in paths])
+
+
+def _params_md(p: train.Prepared) -> str:
+    dim, n = p.features.shape[1], len(p.labels)
+    what = (f"MFCC, {dim} coefficients: no parameters, only {p.backbone_buffers:,} buffer values "
+            "(mel filterbank, DCT, window)" if p.backbone["kind"] == "mfcc"
+            else f"{p.backbone['model']}, layer {p.backbone['layer']}")  # fmt: skip
+    return (
+        f"**Trainable: {p.trainable_parameters:,}** parameters, the head `nn.Linear({dim}, {n})` "
+        f"({dim * n:,} weights + {n} biases)  \n"
+        f"**Frozen: {p.frozen_parameters:,}** parameters, the backbone ({what})  \n"
+        f"Features of {len(p.targets)} clips computed once in {p.feature_seconds:.2f} s under "
+        f"`torch.inference_mode()`; {len(p.train_idx)} clips train, {len(p.test_idx)} are held out."
+    )
+
+
+def _status(r: train.TrainResult, with_grad: list[str] | None = None) -> str:
+    line = (f"Epoch {len(r.epochs)}/{r.config.epochs} on {r.device}: loss {r.loss[-1]:.4f}, "
+            f"train accuracy {r.train_accuracy[-1]:.0%}, held-out accuracy {r.test_accuracy[-1]:.0%}, "
+            f"‖fc.weight.grad‖ {r.grad_norm[-1]:.3g}")  # fmt: skip
+    if not r.done:
+        return line
+    grads = ", ".join(with_grad or []) or "none"
+    done = f"**Done** in {r.seconds:.2f} s. {line}. Backbone parameters with a `.grad`: {grads}."
+    return "\n".join([done, *(f"- {note}" for note in r.notes)])
+
+
+def _code_zip(clips: train.ClipSet, prepared: train.Prepared, config: train.TrainConfig) -> tuple[str, str]:
+    """The snippet and a zip holding it with the clips as the app trained on them (16 kHz mono float WAV)."""
+    files = [f"clips/{i:03d}_{re.sub(r'[^A-Za-z0-9_-]+', '_', Path(name).stem)[:40]}.wav"
+             for i, name in enumerate(clips.names)]  # fmt: skip
+    model = asr_models.load_model(prepared.backbone["model"]) if prepared.backbone["kind"] == "wav2vec2" else None
+    code = snippets_train.train_snippet(files, prepared, config, model=model)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("train_head.py", code)
+        for name, waveform in zip(files, clips.waveforms, strict=True):
+            data = aio.encode(waveform, clips.sample_rate, "wav", bits="float")
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)  # float samples hardly compress
+    return code, output_file("train_head.zip", buf.getvalue())
+
+
+@streamed
+def train_head(files, labels_text, backbone, model, layer, n_mfcc, epochs, lr, momentum, batch_size,
+               test_fraction, seed):  # fmt: skip
+    """API ``train_head``: streams the curve per epoch; the last update holds every result."""
+    config = train.TrainConfig(epochs, lr, momentum, batch_size, test_fraction, seed).checked()
+    config_b = train.backbone_config(backbone, n_mfcc=n_mfcc, model=model, layer=layer)
+    clips = _clip_set(files, labels_text)
+    backbone = train.load_backbone(config_b)
+    prepared = train.prepare(clips, backbone, config)
+    skip = gr.skip()
+    yield skip, _params_md(prepared), "Training…", skip, skip, skip, skip, skip, skip
+    shown = 0.0
+    for result in train.fit(prepared, config):
+        if result.done or time.monotonic() - shown > limits.TRAIN_PLOT_INTERVAL_S:
+            shown = time.monotonic()
+            curve = image_file(train.curve_image(result), "curve.png")
+            if not result.done:
+                yield curve, skip, _status(result), skip, skip, skip, skip, skip, skip
+    trained = train.TrainedHead.of(result, prepared)
+    code, bundle = _code_zip(clips, prepared, config)
+    with_grad = train.parameters_with_grad(backbone)  # empty: requires_grad=False keeps .grad None
+    summary = {**result.summary(prepared), "backbone_parameters_with_grad": with_grad}
+    yield (
+        curve, _params_md(prepared), _status(result, with_grad), summary,
+        image_file(train.confusion_image(result.confusion, result.labels), "confusion.png"),
+        output_file("head.pt", trained.to_bytes()), bundle, code, trained,
+    )  # fmt: skip
+
+
+# --- classification ------------------------------------------------------------------------------
+
+
+def _head_from(head_file, trained: train.TrainedHead | None) -> train.TrainedHead:
+    path = input_path(head_file)
+    if path:
+        if os.path.getsize(path) > limits.TRAIN_MAX_HEAD_BYTES:
+            raise AudioLabError(f"The head file is {os.path.getsize(path) / 2**20:.1f} MB; a trained head is at "
+                                f"most {limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB.")  # fmt: skip
+        return train.TrainedHead.from_bytes(Path(path).read_bytes())
+    if trained is None:
+        raise AudioLabError("Train a head first (step 2), or upload a head file (.pt) saved earlier.")
+    return trained
+
+
+@user_errors
+def classify(audio, head_file, trained):
+    """API ``classify``: class probabilities of a clip under the session's head (or an uploaded .pt)."""
+    head = _head_from(head_file, trained)
+    decoded = _decode(require_audio(audio))
+    probs = train.classify(head, decoded.waveform, decoded.sample_rate)
+    notes = [*decoded.notes, f"Clip: {decoded.info.duration_s:.2f} s at {decoded.sample_rate} Hz, "
+             f"{decoded.waveform.shape[0]} channel(s).", f"Backbone: {head.backbone['kind']}; labels: "
+             f"{', '.join(head.labels)}."]  # fmt: skip
+    if decoded.info.duration_s > limits.TRAIN_MAX_CLIP_S:
+        notes.append(f"Only the first {limits.TRAIN_MAX_CLIP_S:g} s were classified (as in training).")
+    return probs, "\n".join(f"- {n}" for n in notes)
+
+
+@user_errors
+def builtin_clip(label, seed, index):
+    """API ``builtin_clip``: a synthesized clip of a built-in label (16 kHz WAV)."""
+    index = int(limits.check_number("clip number", index, 0, 1_000_000, integer=True))
+    waveform = train.builtin_clip(label, seed=seed, index=index)
+    return output_file(f"{str(label).replace(' ', '_')}_{index}.wav", aio.encode(waveform, 16_000, "wav"))
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+
+def _data_column() -> dict:
+    builtin = gr.Button(t("train_builtin"), elem_id="train-builtin")
+    with gr.Accordion(t("train_own"), open=False, elem_id="train-own"):
+        label = gr.Textbox(label=t("train_new_label"), max_length=limits.TRAIN_LABEL_MAX_CHARS, elem_id="train-label")
+        recording = gr.Audio(sources=["microphone", "upload"], type="filepath", label=t("train_record"),
+                             elem_id="train-record")  # fmt: skip
+        uploads = gr.File(file_count="multiple", file_types=["audio"], label=t("train_upload_many"),
+                          elem_id="train-uploads")  # fmt: skip
+        with gr.Row():
+            add = gr.Button(t("train_add"), variant="secondary", elem_id="train-add")
+            clear = gr.Button(t("train_clear"), elem_id="train-clear")
+    clips = gr.File(file_count="multiple", label=t("train_clips"), interactive=False, height=160, elem_id="train-clips")
+    labels = gr.Textbox("[]", label=t("train_labels"), lines=2, max_lines=6, elem_id="train-labels")
+    summary = gr.Dataframe(headers=SUMMARY_HEADERS, label=t("train_summary"), interactive=False,
+                           elem_id="train-summary")  # fmt: skip
+    return locals()
+
+
+def _model_column() -> dict:
+    backbone = gr.Radio(BACKBONE_CHOICES, value="mfcc", label=t("train_backbone"), elem_id="train-backbone")
+    n_mfcc = gr.Slider(*limits.TRAIN_N_MFCC_RANGE, value=train.DEFAULT_N_MFCC, step=1, label=t("train_n_mfcc"))
+    with gr.Group(visible=False) as w2v_group:
+        model = gr.Dropdown([(c.label, c.name) for c in asr_models.model_choices()],
+                            value=limits.TRAIN_W2V_DEFAULT_MODEL, label=t("train_w2v_model"), allow_custom_value=True,
+                            elem_id="train-model")  # fmt: skip
+        layer = gr.Slider(1, limits.W2V_MAX_LAYERS, value=limits.TRAIN_W2V_DEFAULT_LAYER, step=1,
+                          label=t("train_w2v_layer"))  # fmt: skip
+    defaults = train.TrainConfig()
+    with gr.Row():
+        epochs = gr.Slider(*limits.TRAIN_EPOCHS_RANGE, value=defaults.epochs, step=1, label=t("train_epochs"),
+                           elem_id="train-epochs")  # fmt: skip
+        batch_size = gr.Slider(*limits.TRAIN_BATCH_RANGE, value=defaults.batch_size, step=1, label=t("train_batch"))
+    with gr.Row():
+        lr = gr.Number(defaults.lr, label=t("train_lr"), elem_id="train-lr")  # fmt: skip
+        momentum = gr.Slider(*limits.TRAIN_MOMENTUM_RANGE, value=defaults.momentum, step=0.01,
+                             label=t("train_momentum"))  # fmt: skip
+    with gr.Row():
+        test_fraction = gr.Slider(*limits.TRAIN_TEST_FRACTION_RANGE, value=defaults.test_fraction, step=0.05,
+                                  label=t("train_test_fraction"))  # fmt: skip
+        seed = gr.Number(defaults.seed, label=t("train_seed"), precision=0, minimum=0,
+                         maximum=limits.TRAIN_SEED_RANGE[1])  # fmt: skip
+    run = gr.Button(t("train_run"), variant="primary", elem_id="train-run")
+    backbone.change(lambda b: gr.Group(visible=b == "wav2vec2"), backbone, w2v_group, api_name=False)
+    return locals()
+
+
+def _results_column() -> dict:
+    params = gr.Markdown(label=t("train_params"), elem_id="train-params")
+    status = gr.Markdown(label=t("train_status"), elem_id="train-status")
+    curve = gr.Image(label=t("train_curve"), type="filepath", elem_id="train-curve")
+    confusion = gr.Image(label=t("train_confusion"), type="filepath", elem_id="train-confusion")
+    with gr.Row():
+        head_file = gr.File(label=t("train_head_file"), elem_id="train-head-file")
+        code_file = gr.File(label=t("train_code_file"), elem_id="train-code-file")
+    with gr.Accordion(t("train_results"), open=False):
+        results = gr.JSON(elem_id="train-results")
+    with gr.Accordion(t("code_panel"), open=False):
+        code = gr.Code(language="python", elem_id="train-code")
+    return locals()
+
+
+def _try_row() -> dict:
+    with gr.Row():
+        with gr.Column(scale=2):
+            try_audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label=t("train_try_audio"),
+                                 elem_id="train-try-audio")  # fmt: skip
+            examples = audio_tab.example_files()
+            if examples:
+                gr.Examples(examples, inputs=try_audio, label=t("train_examples"), cache_examples=False,
+                            elem_id="train-examples")  # fmt: skip
+            with gr.Row():
+                make_label = gr.Dropdown(list(train.BUILTIN_LABELS), value=train.BUILTIN_LABELS[0],
+                                         label=t("train_make_label"), elem_id="train-make-label")  # fmt: skip
+                make_index = gr.Number(100, label=t("train_make_index"), precision=0, minimum=0)
+            make = gr.Button(t("train_make"), elem_id="train-make")
+        with gr.Column(scale=2):
+            head_upload = gr.File(label=t("train_head_upload"), file_types=[".pt"], elem_id="train-head-upload")
+            classify_btn = gr.Button(t("train_classify"), variant="primary", elem_id="train-classify")
+            probs = gr.Label(label=t("train_probs"), elem_id="train-probs")
+            notes = gr.Markdown(elem_id="train-notes")
+    return locals()
+
+
+def build(shared: dict) -> None:
+    """Lay out the Train tab inside the current ``gr.Tab``."""
+    gr.Markdown(t("train_intro"))
+    with gr.Row():
+        with gr.Column(scale=2):
+            gr.Markdown(t("train_step_data"))
+            data = _data_column()
+        with gr.Column(scale=2):
+            gr.Markdown(t("train_step_model"))
+            model = _model_column()
+        with gr.Column(scale=3):
+            results = _results_column()
+    gr.Markdown(t("train_step_try"))
+    tryit = _try_row()
+    _wire(data, model, results, tryit, shared)
+
+
+def _wire(d: dict, m: dict, r: dict, c: dict, shared: dict) -> None:
+    """Events: every one that matters has an ``api_name``."""
+    trained = gr.State(None)  # this session's head: never shared between users
+    set_out = [d["clips"], d["labels"], d["summary"]]
+    d["builtin"].click(builtin_set, m["seed"], set_out, api_name="builtin_set")
+    d["add"].click(add_clips, [d["clips"], d["labels"], d["label"], d["recording"], d["uploads"]],
+                   [*set_out, d["recording"], d["uploads"]], api_name=False)  # fmt: skip
+    d["clear"].click(lambda: ([], "[]", []), None, set_out, api_name=False)
+    d["labels"].change(_summary, d["labels"], d["summary"], api_name=False)
+    inputs = [d["clips"], d["labels"], m["backbone"], m["model"], m["layer"], m["n_mfcc"], m["epochs"], m["lr"],
+              m["momentum"], m["batch_size"], m["test_fraction"], m["seed"]]  # fmt: skip
+    outputs = [r["curve"], r["params"], r["status"], r["results"], r["confusion"], r["head_file"], r["code_file"],
+               r["code"], trained]  # fmt: skip
+    m["run"].click(train_head, inputs, outputs, api_name="train_head")
+    c["classify_btn"].click(classify, [c["try_audio"], c["head_upload"], trained], [c["probs"], c["notes"]],
+                            api_name="classify")  # fmt: skip
+    c["make"].click(builtin_clip, [c["make_label"], m["seed"], c["make_index"]], c["try_audio"],
+                    api_name="builtin_clip")  # fmt: skip
+    if "audio" in shared:
+        shared["audio"].change(lambda p: p, shared["audio"], c["try_audio"], api_name=False)
