@@ -50,10 +50,10 @@ register(
         "app_title": ("TorchAudio Lab", "TorchAudio 实验室"),
         "app_intro": (
             "Hear and see what **torchaudio** does: load audio, compute features, augment, "
-            "rebuild waveforms and run wav2vec2, all in your browser. Every result shows the "
-            "torchaudio code that reproduces it.",
+            "rebuild waveforms, run wav2vec2 and train a classifier head, all in your browser. "
+            "Every result shows the torchaudio code that reproduces it.",
             "在浏览器里听见、看见 **torchaudio** 的能力：加载音频、计算特征、数据增强、"
-            "重建波形、运行 wav2vec2。每个结果都附有可复现它的 torchaudio 代码。",
+            "重建波形、运行 wav2vec2、训练分类头。每个结果都附有可复现它的 torchaudio 代码。",
         ),
         "tab_audio": ("Audio", "音频"),
         "tab_features": ("Features", "特征"),
