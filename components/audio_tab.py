@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import gradio as gr
 
 from audiolab import io as aio
 from audiolab import limits, plots, snippets, urlfetch
-from components.common import image_file, output_file, require_audio, user_errors
+from components.common import audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 ORIGINAL = "original"
 
 register(
@@ -40,15 +38,6 @@ register(
         ),
     }
 )
-
-
-def example_files() -> list[list[str]]:
-    """``[[path], ...]`` for the clips listed in ``examples/manifest.json``."""
-    manifest = EXAMPLES_DIR / "manifest.json"
-    if not manifest.is_file():
-        return []
-    entries = json.loads(manifest.read_text(encoding="utf-8"))
-    return [[str(EXAMPLES_DIR / e["file"])] for e in entries if (EXAMPLES_DIR / e["file"]).is_file()]
 
 
 def metadata_rows(meta: aio.AudioInfo, decoded: aio.Decoded | None = None) -> list[list[str]]:
@@ -126,15 +115,10 @@ def build(shared: dict) -> None:
     """Lay out the Audio tab inside the current ``gr.Tab``; puts the result player in ``shared``."""
     with gr.Row():
         with gr.Column(scale=2):
-            audio_in = gr.Audio(
-                sources=["upload", "microphone"], type="filepath", label=t("audio_input"), elem_id="audio-input"
-            )
+            audio_in = audio_input(t("audio_input"), "audio-input", t("examples"))
             with gr.Row():
                 url = gr.Textbox(label=t("url_box"), placeholder="https://…/clip.wav", scale=4, elem_id="audio-url")
                 url_btn = gr.Button(t("url_button"), scale=1)
-            examples = example_files()
-            if examples:
-                gr.Examples(examples, inputs=audio_in, label=t("examples"), cache_examples=False)
             gr.Markdown(t("slice_help"))
             with gr.Row():
                 frame_offset = gr.Number(0, label=t("frame_offset"), precision=0, minimum=0, elem_id="frame-offset")

@@ -11,8 +11,7 @@ import gradio as gr
 from audiolab import augment, limits, plots, snippets_augment
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components import audio_tab
-from components.common import image_file, input_path, output_file, require_audio, user_errors
+from components.common import audio_input, image_file, input_path, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 STEP_HEADERS = ["#", "op", "params", "seed", "duration (s)", "sample rate (Hz)", "time (ms)", "notes"]
@@ -302,11 +301,7 @@ def build(shared: dict) -> None:
     gr.Markdown(t("aug_intro"))
     with gr.Row():
         with gr.Column(scale=2):
-            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label=t("aug_input"),
-                                elem_id="aug-input")  # fmt: skip
-            examples = audio_tab.example_files()
-            if examples:
-                gr.Examples(examples, inputs=audio_in, label=t("aug_examples"), cache_examples=False)
+            audio_in = audio_input(t("aug_input"), "aug-input", t("aug_examples"))
             chain = gr.Textbox("[]", label=t("aug_chain"), lines=5, max_lines=16, elem_id="aug-chain", render=False)
             _builder(chain)
             with gr.Row():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 import tempfile
 import time
@@ -101,6 +102,27 @@ def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG", compress_level=3)
     return output_file(name, buf.getvalue())
+
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example_files() -> list[list[str]]:
+    """``[[path], ...]`` for the clips listed in ``examples/manifest.json``."""
+    manifest = EXAMPLES_DIR / "manifest.json"
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    return [[str(EXAMPLES_DIR / e["file"])] for e in entries if (EXAMPLES_DIR / e["file"]).is_file()]
+
+
+def audio_input(label, elem_id: str, examples_label=None, examples_id: str | None = None) -> gr.Audio:
+    """An upload/record ``gr.Audio`` (file path) with our example clips under it."""
+    audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label=label, elem_id=elem_id)
+    examples = example_files()
+    if examples:
+        gr.Examples(examples, inputs=audio, label=examples_label, cache_examples=False, elem_id=examples_id)
+    return audio
 
 
 def input_path(value: object) -> str | None:

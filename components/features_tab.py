@@ -20,8 +20,7 @@ from audiolab import features as ft
 from audiolab import features_plots, limits, snippets_features
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components import audio_tab
-from components.common import image_file, output_file, require_audio, user_errors
+from components.common import audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 ORIGINAL = "original"
@@ -234,12 +233,7 @@ def build(shared: dict) -> None:
     """Lay out the Features tab inside the current ``gr.Tab``."""
     with gr.Row():
         with gr.Column(scale=2):
-            audio_in = gr.Audio(
-                sources=["upload", "microphone"], type="filepath", label=t("feat_input"), elem_id="features-input"
-            )
-            examples = audio_tab.example_files()
-            if examples:
-                gr.Examples(examples, inputs=audio_in, cache_examples=False)
+            audio_in = audio_input(t("feat_input"), "features-input")
             gr.Markdown(t("feat_help"))
             name = gr.Radio(CHOICES, value=DEFAULT_FEATURE, label=t("feat_name"), elem_id="features-name")
             with gr.Accordion(t("feat_params"), open=True):

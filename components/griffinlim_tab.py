@@ -8,8 +8,7 @@ import gradio as gr
 
 from audiolab import io as aio
 from audiolab import limits, reconstruct, snippets_griffinlim
-from components import audio_tab
-from components.common import image_file, output_file, require_audio, user_errors
+from components.common import audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 register(
@@ -128,12 +127,7 @@ def build(shared: dict) -> None:
     gr.Markdown(t("gl_intro"))
     with gr.Row():
         with gr.Column(scale=2):
-            audio_in = gr.Audio(
-                sources=["upload", "microphone"], type="filepath", label=t("gl_input"), elem_id="gl-input"
-            )
-            examples = audio_tab.example_files()
-            if examples:
-                gr.Examples(examples, inputs=audio_in, label=t("gl_examples"), cache_examples=False)
+            audio_in = audio_input(t("gl_input"), "gl-input", t("gl_examples"))
             controls = _controls()
             run = gr.Button(t("gl_run"), variant="primary", elem_id="gl-run")
         with gr.Column(scale=3):

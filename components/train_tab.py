@@ -26,8 +26,7 @@ import gradio as gr
 from audiolab import asr_models, limits, snippets_train, train
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components import audio_tab
-from components.common import image_file, input_path, output_file, require_audio, user_errors
+from components.common import audio_input, image_file, input_path, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 register(
@@ -358,12 +357,9 @@ def _results_column() -> dict:
 def _try_row() -> dict:
     with gr.Row():
         with gr.Column(scale=2):
-            try_audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label=t("train_try_audio"),
-                                 elem_id="train-try-audio")  # fmt: skip
-            examples = audio_tab.example_files()
-            if examples:
-                gr.Examples(examples, inputs=try_audio, label=t("train_examples"), cache_examples=False,
-                            elem_id="train-examples")  # fmt: skip
+            try_audio = audio_input(
+                t("train_try_audio"), "train-try-audio", t("train_examples"), examples_id="train-examples"
+            )
             with gr.Row():
                 make_label = gr.Dropdown(list(train.BUILTIN_LABELS), value=train.BUILTIN_LABELS[0],
                                          label=t("train_make_label"), elem_id="train-make-label")  # fmt: skip

@@ -25,8 +25,7 @@ import numpy as np
 from audiolab import asr, asr_models, asr_plots, cache, limits, snippets_asr
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components import audio_tab
-from components.common import image_file, output_file, require_audio, user_errors
+from components.common import audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 log = logging.getLogger("audiolab.ui")
@@ -280,11 +279,7 @@ def build(shared: dict) -> None:
     """Lay out the wav2vec2 tab inside the current ``gr.Tab``."""
     with gr.Row():
         with gr.Column(scale=2):
-            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label=t("w2v_input"),
-                                elem_id="wav2vec2-input")  # fmt: skip
-            examples = audio_tab.example_files()
-            if examples:
-                gr.Examples(examples, inputs=audio_in, cache_examples=False)
+            audio_in = audio_input(t("w2v_input"), "wav2vec2-input")
             with gr.Row():
                 model = gr.Dropdown([(c.label, c.name) for c in asr_models.model_choices()],
                                     value=limits.W2V_DEFAULT_MODEL, label=t("w2v_model"), allow_custom_value=True,
