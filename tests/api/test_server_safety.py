@@ -53,3 +53,23 @@ def test_thirty_parallel_clients_finish_or_are_told_the_queue_is_full(app_url, s
     assert done >= app.CONCURRENCY and done + busy == 30
     meta = Client(app_url, verbose=False).predict(handle_file(str(sine_wav)), api_name="/info")
     assert meta["num_frames"] == 16_000  # answers right after the burst
+
+
+def test_a_client_that_leaves_mid_request_does_not_stop_the_others(app_url, tmp_path):
+    from tests import signals
+
+    clip = signals.write(tmp_path / "long.wav", signals.chirp(100, 6000, 16_000, 20.0), 16_000)
+    leaving = Client(app_url, verbose=False)
+    args = ("linear", 1024, 1024, 256, 2.0, 200, 0.99, True, 0, 0, 80)
+    job = leaving.submit(handle_file(str(clip)), *args, api_name="/griffin_lim")
+    import time
+
+    time.sleep(1.0)  # the request is running now
+    job.cancel()
+    leaving.close()
+    other = Client(app_url, verbose=False)
+    start = time.perf_counter()
+    meta = other.predict(handle_file(str(clip)), api_name="/info")
+    assert meta["num_frames"] == 320_000
+    assert time.perf_counter() - start < 30
+    time.sleep(8)  # let the abandoned run (~1 s of work) finish: torch aborts if the process exits mid-run
