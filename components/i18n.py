@@ -61,10 +61,6 @@ register(
         "tab_griffinlim": ("Griffin-Lim", "Griffin-Lim 重建"),
         "tab_wav2vec2": ("wav2vec2", "wav2vec2"),
         "tab_train": ("Train", "训练"),
-        "coming_next": (
-            "This tab is coming next. The Audio tab already works.",
-            "此标签页即将推出。“音频”标签页已可使用。",
-        ),
         "code_panel": ("Code (torchaudio)", "代码（torchaudio）"),
         "device_line": ("Running on", "运行设备"),
     }
