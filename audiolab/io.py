@@ -347,12 +347,6 @@ def validate_waveform(waveform: torch.Tensor, sample_rate: int) -> None:
     limits.check_channels(waveform.shape[0])
 
 
-def slice_frames(waveform: torch.Tensor, frame_offset: int, num_frames: int = -1) -> torch.Tensor:
-    """Frames ``[frame_offset, frame_offset + num_frames)`` of ``(channel, time)`` audio."""
-    end = waveform.shape[-1] if num_frames < 0 else frame_offset + num_frames
-    return waveform[:, frame_offset:end]
-
-
 def resample_plan(orig_freq: int, new_freq: int) -> tuple[int, int, str]:
     """Rates to build the resampler with, and a note if the source rate had to be rounded.
 

@@ -63,11 +63,11 @@ _last_sweep = 0.0
 SWEEP_EVERY_S = 60.0
 
 
-def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S, *, force: bool = False) -> None:
+def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S) -> None:
     """Delete result files older than ``max_age_s`` seconds (at most once a minute)."""
     global _last_sweep
     now = time.monotonic()
-    if not force and now - _last_sweep < SWEEP_EVERY_S:
+    if now - _last_sweep < SWEEP_EVERY_S:
         return
     _last_sweep = now
     if not OUTPUT_DIR.is_dir():

@@ -27,12 +27,6 @@ def t(key: str) -> I18nData:
     return I18nData(key)
 
 
-def text(key: str, lang: str = "en") -> str:
-    """Plain text for ``key`` in ``"en"`` or ``"zh"`` (for strings built on the server)."""
-    en, zh = _STRINGS[key]
-    return zh if lang.startswith("zh") else en
-
-
 def strings() -> dict[str, tuple[str, str]]:
     """All registered strings (tests check each has both languages)."""
     return dict(_STRINGS)
