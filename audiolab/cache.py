@@ -60,6 +60,14 @@ def use_device(device: str):
         _request_device.reset(token)
 
 
+def device_of(module: torch.nn.Module) -> torch.device:
+    """The device a module's parameters (else buffers) live on; CPU for a module with neither."""
+    tensor = next(iter(module.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(module.buffers()), torch.empty(0))
+    return tensor.device
+
+
 def nbytes(obj: Any) -> int:
     """Bytes held by a module's parameters and buffers, or by a tensor."""
     if isinstance(obj, torch.Tensor):

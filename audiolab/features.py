@@ -412,10 +412,6 @@ def transform(feature: str, p: dict, rate: int) -> torch.nn.Module:
     return cache.transform(name, _key(kwargs), _quiet(lambda: cls(**kwargs)))
 
 
-def _device_of(module: torch.nn.Module) -> torch.device:
-    return next(iter(module.buffers())).device
-
-
 def empty_filters(fb: torch.Tensor) -> int:
     """Filters (columns of an ``(n_freqs, n_filters)`` bank) that are all zero."""
     return int((fb.amax(0) <= 0).sum())
@@ -437,7 +433,7 @@ def _stft_feature(feature: str, x: torch.Tensor, p: dict, rate: int, notes: list
         _note_empty(bank, "mel", notes)
     elif feature == "lfcc":
         _note_empty(module.filter_mat, "linear", notes)
-    out = module(x.to(_device_of(module)).unsqueeze(1))  # (channel, 1, ..., time): per channel
+    out = module(x.to(cache.device_of(module)).unsqueeze(1))  # (channel, 1, ..., time): per channel
     if feature in ("spectrogram", "mel_spectrogram") and p["db"] and p["power"] is not None:
         out = to_db(out, power=p["power"], top_db=p["top_db"])
     return out.squeeze(1)
@@ -650,7 +646,7 @@ def _run(feature: str, x: torch.Tensor, p: dict, rate: int, extra: dict, notes: 
         return out
     if feature == "spectral_centroid":
         module = transform(feature, p, rate)
-        return module(x.to(_device_of(module)))
+        return module(x.to(cache.device_of(module)))
     x = x.to(cache.default_device())
     if feature == "loudness":
         return _loudness(x, rate, extra, notes)

@@ -308,13 +308,6 @@ def load_backbone(config: dict) -> nn.Module:
                              normalize_eps=w2v.normalize_eps, name=w2v.name)  # fmt: skip
 
 
-def _device(module: nn.Module) -> torch.device:
-    tensor = next(iter(module.parameters()), None)
-    if tensor is None:
-        tensor = next(iter(module.buffers()), torch.empty(0))
-    return tensor.device
-
-
 def embed(backbone: nn.Module, waveforms: Sequence[torch.Tensor], sample_rate: int, *,
           deadline: Deadline | None = None) -> torch.Tensor:  # fmt: skip
     """Pooled features ``(clips, feature_dim)`` on the CPU, one clip at a time (no padding).
@@ -322,7 +315,7 @@ def embed(backbone: nn.Module, waveforms: Sequence[torch.Tensor], sample_rate: i
     Runs under ``torch.inference_mode()`` (no graph, no version counters); the result is
     cloned outside it, so it is a normal tensor that autograd may use later.
     """
-    device = _device(backbone)
+    device = cache.device_of(backbone)
     rows = []
     with torch.inference_mode():
         for w in waveforms:
