@@ -293,9 +293,39 @@ def time_stretch(
 
     def one(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return inverse(stretch(spec(x.to(device)), rate), length).cpu()
+            return inverse(phase_vocoder(spec(x.to(device)), rate, stretch.phase_advance), length).cpu()
 
     return _per_channel(waveform, one, deadline, "Time stretch")
+
+
+def phase_vocoder(specgram: torch.Tensor, rate: float, phase_advance: torch.Tensor,
+                  block: int = limits.AUG_VOCODER_BLOCK_FRAMES) -> torch.Tensor:  # fmt: skip
+    """``F.phase_vocoder`` computed ``block`` output frames at a time: the same frames, a fraction of the memory.
+
+    ``specgram`` is complex ``(..., freq, frames)``; returns ``(..., freq, ceil(frames / rate))``.
+    torchaudio builds ~10 full-size temporaries (angles, norms, phases); here they are block-sized
+    and only the accumulated phase is carried from block to block (in float64, as ``cumsum`` on
+    the CPU accumulates, so the phases are the same).
+    """
+    if rate == 1.0:
+        return specgram
+    shape = specgram.shape
+    x = torch.nn.functional.pad(specgram.reshape(-1, *shape[-2:]), [0, 2])
+    steps = torch.arange(0, shape[-1], rate, device=x.device, dtype=x.real.dtype)
+    out = torch.empty(*x.shape[:2], steps.numel(), dtype=x.dtype, device=x.device)
+    carry = torch.zeros(*x.shape[:2], 1, dtype=torch.float64, device=x.device)
+    for a in range(0, steps.numel(), block):
+        t = steps[max(a - 1, 0) : a + block]  # the phase of step i comes from step i - 1
+        s0, s1 = x.index_select(-1, t.long()), x.index_select(-1, (t + 1).long())
+        phase = s1.angle() - s0.angle() - phase_advance
+        phase = phase - 2 * math.pi * torch.round(phase / (2 * math.pi)) + phase_advance
+        phase = torch.cat([x[..., :1].angle(), phase[..., :-1]], -1) if a == 0 else phase[..., :-1]
+        acc = torch.cumsum(phase.double(), -1).add_(carry)
+        carry = acc[..., -1:]
+        alphas = (t % 1.0) if a == 0 else (t[1:] % 1.0)
+        n0, n1 = (s0.abs(), s1.abs()) if a == 0 else (s0[..., 1:].abs(), s1[..., 1:].abs())
+        out[..., a : a + block] = torch.polar(alphas * n1 + (1 - alphas) * n0, acc.to(x.real.dtype))
+    return out.reshape(*shape[:-2], shape[-2], steps.numel())
 
 
 def mask_bounds(

@@ -332,9 +332,11 @@ def _as_int(value: object) -> object:
 # --- audio preparation --------------------------------------------------------------------------
 
 
-def analysed_frames(sample_rate: int, frames: int) -> int:
-    """Frames of a file the Features tab analyses (the first ``FEAT_MAX_DURATION_S`` seconds)."""
-    return min(frames, int(limits.FEAT_MAX_DURATION_S * sample_rate))
+def analysed_frames(sample_rate: int, frames: int, channels: int = 1) -> int:
+    """Frames of a file the Features tab analyses: the first ``FEAT_MAX_DURATION_S`` seconds, and at
+    most ``FEAT_MAX_INPUT_SAMPLES`` samples across channels (bounded memory)."""
+    return min(frames, limits.max_frames(sample_rate, channels, limits.FEAT_MAX_DURATION_S,
+                                         limits.FEAT_MAX_INPUT_SAMPLES))  # fmt: skip
 
 
 def _resampled_length(frames: int, rate: int, target: int | None) -> int:
@@ -343,9 +345,12 @@ def _resampled_length(frames: int, rate: int, target: int | None) -> int:
 
 def prepare(waveform: torch.Tensor, sample_rate: int, target_rate: int | None, notes: list[str]):
     """Cut to the analysed length and resample to ``target_rate`` (if given): ``(waveform, rate)``."""
-    keep = analysed_frames(sample_rate, waveform.shape[-1])
+    keep = analysed_frames(sample_rate, waveform.shape[-1], waveform.shape[0])
     if keep < waveform.shape[-1]:
-        notes.append(f"Only the first {limits.FEAT_MAX_DURATION_S:g} s were analysed.")
+        notes.append(
+            f"Only the first {keep / sample_rate:.3g} s were analysed (limit {limits.FEAT_MAX_DURATION_S:g} s / "
+            f"{limits.FEAT_MAX_INPUT_SAMPLES:,} samples across channels)."
+        )
         waveform = waveform[:, :keep]
     if target_rate and target_rate != sample_rate:
         waveform = aio.resample(waveform, sample_rate, target_rate, notes)
@@ -664,7 +669,7 @@ def check_request(feature: str, params: dict | None, *, sample_rate: int, channe
     feature = check_feature(feature)
     target = (params or {}).get("sample_rate")
     target = None if _none(target) else int(_choice("sample_rate", _as_int(target), limits.RESAMPLE_TARGETS))
-    samples = _resampled_length(analysed_frames(sample_rate, frames), sample_rate, target)
+    samples = _resampled_length(analysed_frames(sample_rate, frames, channels), sample_rate, target)
     return resolve_params(feature, params, sample_rate=target or sample_rate, channels=channels, samples=samples)
 
 
@@ -684,7 +689,7 @@ def compute(waveform: torch.Tensor, sample_rate: int, feature: str, params: dict
     extra: dict = {}
     with torch.no_grad():
         out = _run(feature, x, p, rate, extra, notes).cpu()
-    keep = analysed_frames(sample_rate, frames)
+    keep = analysed_frames(sample_rate, frames, channels)
     return FeatureResult(
         feature, out, rate, p, x, sample_rate, keep, keep < frames, notes, extra,
         time.perf_counter() - start, str(cache.default_device()),

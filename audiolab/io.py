@@ -14,6 +14,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -235,13 +236,16 @@ def decode(
     *,
     frame_offset: int = 0,
     num_frames: int = -1,
+    max_seconds: float | None = None,
+    max_samples: int | None = None,
 ) -> Decoded:
     """Decode ``num_frames`` frames from ``frame_offset`` (-1: to the end), bounded.
 
     Seeks where the container allows instead of decoding from the start. At most
-    :func:`limits.max_frames` frames are decoded; longer requests are cut and say so in
-    ``notes``. Returns float32 ``(channel, time)`` in [-1, 1]: non-finite samples become 0
-    and clipping float audio is scaled down, each with a note.
+    :func:`limits.max_frames` frames are decoded (a tab passes its own smaller ``max_seconds``
+    and ``max_samples``, channel x time, so it never decodes what it would cut); longer
+    requests are cut and say so in ``notes``. Returns float32 ``(channel, time)`` in [-1, 1]:
+    non-finite samples become 0 and clipping float audio is scaled down, each with a note.
     """
     frame_offset = int(limits.check_number("frame_offset", frame_offset, 0, 2**40, integer=True))
     num_frames = int(limits.check_number("num_frames", num_frames, -1, 2**40, integer=True))
@@ -249,7 +253,7 @@ def decode(
     meta = _info_from(data, decoder, sfinfo)
     limits.check_sample_rate(meta.sample_rate)
     limits.check_channels(meta.num_channels)
-    cap = limits.max_frames(meta.sample_rate, meta.num_channels)
+    cap = limits.max_frames(meta.sample_rate, meta.num_channels, max_seconds, max_samples)
     notes: list[str] = []
     want = cap if num_frames < 0 else min(num_frames, cap)
     if num_frames == 0:
@@ -267,9 +271,11 @@ def decode(
         raise AudioLabError("The file has no audio samples (0 frames) in the requested range.")
     longer = meta.duration_s - frame_offset / meta.sample_rate > (cap + meta.sample_rate // 2) / meta.sample_rate
     if (num_frames < 0 or num_frames > cap) and (longer or waveform.shape[-1] >= cap):
+        seconds = min(max_seconds or limits.MAX_DURATION_S, limits.MAX_DURATION_S)
+        samples = min(max_samples or limits.MAX_TOTAL_SAMPLES, limits.MAX_TOTAL_SAMPLES)
         notes.append(
-            f"Only the first {cap / meta.sample_rate:.0f} s were loaded "
-            f"(limit {limits.MAX_DURATION_S:.0f} s / {limits.MAX_TOTAL_SAMPLES:,} samples)."
+            f"Only the first {cap / meta.sample_rate:.3g} s were loaded "
+            f"(limit {seconds:g} s / {samples:,} samples across channels)."
         )
     waveform = sanitize(waveform, notes)
     return Decoded(waveform, meta.sample_rate, meta, frame_offset, notes)
@@ -282,7 +288,7 @@ def _decode_torchcodec(decoder, rate: int, offset: int, frames: int) -> torch.Te
     channels = int(decoder.metadata.num_channels or 1)
     out = torch.empty(channels, frames, dtype=torch.float32)
     filled = 0
-    step = int(limits.DECODE_CHUNK_S * rate)
+    step = max(1, limits.DECODE_CHUNK_SAMPLES // channels)
     try:
         while filled < frames:
             n = min(step, frames - filled)
@@ -291,11 +297,11 @@ def _decode_torchcodec(decoder, rate: int, offset: int, frames: int) -> torch.Te
             got = min(chunk.shape[-1], n)
             out[:, filled : filled + got] = chunk[:, :got]
             filled += got
-            if got < n:  # end of stream
+            if got == 0 or n - got > rate // 10:  # end of stream (codecs may end a range a frame early)
                 break
-    except Exception as err:  # noqa: BLE001 - corrupt streams raise RuntimeError/ValueError
-        log.info("torchcodec decode failed: %s", err)
+    except Exception as err:  # noqa: BLE001 - corrupt streams raise RuntimeError/ValueError; so does a range past the end
         if filled == 0:
+            log.info("torchcodec decode failed: %s", err)
             return None
     return out[:, :filled]
 
@@ -387,10 +393,33 @@ def resample(waveform: torch.Tensor, orig_freq: int, new_freq: int, notes: list[
     if src == dst:
         return waveform
     module = resampler(src, dst)
-    device = module.kernel.device
     with torch.no_grad():
-        out = module(waveform.to(device)).cpu()
-    return out.clamp(-1.0, 1.0)
+        return resample_chunked(waveform, module).clamp_(-1.0, 1.0)
+
+
+def resample_chunked(waveform: torch.Tensor, module) -> torch.Tensor:
+    """``module(waveform)`` (a ``T.Resample``) computed a block of output frames at a time, on the CPU.
+
+    torchaudio pads the whole input and convolves it at once (peak memory several times the
+    input); here each block reads only its input span plus the kernel's reach, so the
+    result is the same samples with at most ``RESAMPLE_CHUNK_SAMPLES`` of scratch.
+    ``(channel, time)`` in, ``(channel, ceil(time * new / orig))`` out.
+    """
+    orig, new = module.orig_freq // module.gcd, module.new_freq // module.gcd
+    kernel, width, device = module.kernel, module.width, module.kernel.device
+    channels, length = waveform.shape
+    out = torch.empty(channels, math.ceil(new * length / orig), dtype=waveform.dtype)
+    step = max(1, limits.RESAMPLE_CHUNK_SAMPLES // (channels * orig))  # conv frames (new samples each) per block
+    for first in range(0, length // orig + 1, step):
+        last = min(first + step, length // orig + 1)
+        lo, hi = first * orig - width, last * orig + width  # input span of these frames (kernel 2 w + orig)
+        segment = waveform[:, max(lo, 0) : min(hi, length)].to(device)
+        segment = torch.nn.functional.pad(segment, (max(-lo, 0), max(hi - length, 0)))
+        block = torch.nn.functional.conv1d(segment[:, None], kernel, stride=orig).transpose(1, 2).reshape(channels, -1)
+        start = first * new
+        take = min(block.shape[-1], out.shape[-1] - start)
+        out[:, start : start + take] = block[:, :take].cpu()
+    return out
 
 
 def for_playback(waveform: torch.Tensor, sample_rate: int, notes: list[str]) -> tuple[torch.Tensor, int]:
@@ -419,23 +448,37 @@ def encode(
     bits: int | str = 16,
     bit_rate: int | None = None,
 ) -> bytes:
-    """Encode ``(channel, time)`` float32 audio to WAV/FLAC/MP3/OGG bytes.
+    """Encode ``(channel, time)`` float32 audio to WAV/FLAC/MP3/OGG bytes (see :func:`encode_into`)."""
+    buf = io.BytesIO()
+    encode_into(buf, waveform, sample_rate, fmt, bits=bits, bit_rate=bit_rate)
+    return buf.getvalue()
+
+
+def encode_into(
+    file: BinaryIO,
+    waveform: torch.Tensor,
+    sample_rate: int,
+    fmt: str = "wav",
+    *,
+    bits: int | str = 16,
+    bit_rate: int | None = None,
+) -> None:
+    """Encode ``(channel, time)`` float32 audio into an open binary ``file``.
 
     WAV (16/24/32-bit integer or 32-bit ``"float"``) and FLAC (16/24-bit) use libsndfile
-    for exact bit depths; MP3 and OGG (Vorbis) use torchcodec's FFmpeg encoder, with
-    libsndfile as the fallback when FFmpeg is missing.
+    for exact bit depths, written in blocks (no full-size copy); MP3 and OGG (Vorbis) use
+    torchcodec's FFmpeg encoder, with libsndfile as the fallback when FFmpeg is missing.
     """
     fmt = str(limits.check_choice("format", fmt, limits.EXPORT_FORMATS))
     validate_waveform(waveform, sample_rate)
     if fmt in ("wav", "flac"):
         bits = limits.check_choice("bits per sample", bits, limits.WAV_BIT_DEPTHS)
         subtype = _SF_SUBTYPES[bits] if fmt == "wav" else ("PCM_24" if bits in (24, 32, "float") else "PCM_16")
-        buf = io.BytesIO()
-        with sf.SoundFile(buf, "w", sample_rate, waveform.shape[0], subtype, format=fmt.upper()) as out:
+        with sf.SoundFile(file, "w", sample_rate, waveform.shape[0], subtype, format=fmt.upper()) as out:
             for start in range(0, waveform.shape[-1], ENCODE_BLOCK):  # small copies, not one of it all
                 out.write(waveform[:, start : start + ENCODE_BLOCK].T.numpy())
-        return buf.getvalue()
-    return _encode_lossy(waveform, sample_rate, fmt, bit_rate)
+        return
+    file.write(_encode_lossy(waveform, sample_rate, fmt, bit_rate))
 
 
 def _encode_lossy(waveform: torch.Tensor, sample_rate: int, fmt: str, bit_rate: int | None) -> bytes:
@@ -462,5 +505,7 @@ def _encode_lossy(waveform: torch.Tensor, sample_rate: int, fmt: str, bit_rate: 
 def save(path: str | os.PathLike, waveform: torch.Tensor, sample_rate: int, **kwargs) -> Path:
     """Encode to the format named by ``path``'s suffix and write it; returns the path."""
     path = Path(path)
-    path.write_bytes(encode(waveform, sample_rate, path.suffix.lstrip(".").lower(), **kwargs))
+    fmt = path.suffix.lstrip(".").lower()
+    with open(path, "wb") as file:
+        encode_into(file, waveform, sample_rate, fmt, **kwargs)
     return path

@@ -13,14 +13,14 @@ from audiolab.errors import AudioLabError
 MAX_FILE_BYTES = 25 * 1024 * 1024  # uploads and URL downloads (matches launch max_file_size)
 MAX_DURATION_S = 600.0  # longest audio decoded, in seconds (longer input is cut there)
 MAX_TOTAL_SAMPLES = 10_000_000  # channel x time samples held at once (38 MiB float32)
-DECODE_CHUNK_S = 30.0  # decode this many seconds at a time into one preallocated tensor
+DECODE_CHUNK_SAMPLES = 1_000_000  # decode this many samples (channel x time) at a time into one preallocated tensor
 MIN_SAMPLE_RATE = 1_000  # Hz
 MAX_SAMPLE_RATE = 384_000  # Hz
 MAX_CHANNELS = 32
 MAX_PLOTTED_CHANNELS = 8  # channels drawn as waveform/spectrogram rows
 PLAYER_MAX_RATE = 48_000  # browsers play up to this rate; faster audio is resampled for the player
 PLAYER_MAX_CHANNELS = 2  # the player gets the first two channels (downloads keep all)
-MAX_VIEW_FRAMES = 2400  # STFT frames computed for a spectrogram view (hop grows with length)
+MAX_VIEW_FRAMES = 1200  # STFT frames computed for a spectrogram view (hop grows with length; 1 per drawn column)
 
 # --- Time ---------------------------------------------------------------------------------
 REQUEST_BUDGET_S = 60.0  # wall-clock budget of one request's long loops (audiolab.deadline)
@@ -33,6 +33,7 @@ URL_MAX_REDIRECTS = 3
 # --- Resampling ----------------------------------------------------------------------
 RESAMPLE_TARGETS = (8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 96_000)
 MAX_RESAMPLE_KERNEL = 20_000_000  # elements of torchaudio's sinc kernel (orig/g x new/g x ~13)
+RESAMPLE_CHUNK_SAMPLES = 1_000_000  # input samples (channel x time) resampled at once: bounded scratch memory
 
 # --- Export ---------------------------------------------------------------------------
 EXPORT_FORMATS = ("wav", "flac", "mp3", "ogg")
@@ -86,11 +87,13 @@ def check_channels(num_channels: int) -> int:
     return num_channels
 
 
-def max_frames(sample_rate: int, num_channels: int) -> int:
-    """The most frames (time samples per channel) decoded for this rate and channel count."""
-    by_duration = int(MAX_DURATION_S * sample_rate)
-    by_memory = MAX_TOTAL_SAMPLES // max(num_channels, 1)
-    return max(1, min(by_duration, by_memory))
+def max_frames(sample_rate: int, num_channels: int, max_seconds: float | None = None,
+               max_samples: int | None = None) -> int:  # fmt: skip
+    """The most frames (time samples per channel) decoded for this rate and channel count:
+    ``MAX_DURATION_S`` / ``MAX_TOTAL_SAMPLES``, or a tab's smaller ``max_seconds`` / ``max_samples``."""
+    seconds = MAX_DURATION_S if max_seconds is None else min(max_seconds, MAX_DURATION_S)
+    samples = MAX_TOTAL_SAMPLES if max_samples is None else min(max_samples, MAX_TOTAL_SAMPLES)
+    return max(1, min(int(seconds * sample_rate), samples // max(num_channels, 1)))
 
 
 def resample_kernel_size(orig_freq: int, new_freq: int) -> int:
@@ -133,6 +136,14 @@ W2V_HEATMAP_MAX_TOKENS = 48  # rows drawn for big vocabularies (blank, recognise
 W2V_MAX_BOUNDARY_LABELS = 150  # token labels drawn on the time axis (more: ticks only)
 W2V_RESULT_MEMO = 4  # recent emission matrices kept so "Align" after "Run" does not recompute
 
+# --- wav2vec2 batching (audiolab.batching) ------------------------------------------------
+W2V_BATCH_WINDOW_S = 0.005  # a forward pass waits this long after its oldest chunk arrived for others to join
+W2V_MAX_BATCH = 8  # chunks in one forward pass (1: no batching)
+W2V_BATCH_DEVICES = ("cuda",)  # batch only here: on 2 CPU cores one batch was 13-19% slower than parallel passes
+W2V_MAX_BATCH_SAMPLES = 8 * 24 * 16_000  # chunks x longest chunk: 8 default chunks (20 s + 2 x 2 s at 16 kHz)
+W2V_CONCURRENCY_CPU = 2  # wav2vec2 requests (emissions, transcribe, align) processed at once on a CPU
+W2V_CONCURRENCY_CUDA = 8  # ... on a GPU: more requests in flight, so the batcher has chunks to batch
+
 
 # --- Griffin-Lim ---------------------------------------------------------------------------
 GL_N_FFT_CHOICES = (128, 256, 512, 1024, 2048, 4096)
@@ -143,14 +154,15 @@ GL_POWER_RANGE = (0.5, 2.0)  # exponent of the spectrogram (1 magnitude, 2 power
 GL_N_MELS_RANGE = (8, 256)
 GL_SEED_RANGE = (0, 2**31 - 1)
 GL_MAX_DURATION_S = 60.0  # longer input is cut here, with a note
-GL_MAX_SPEC_BINS = 8_000_000  # channel x freq x frames of one spectrogram (64 MB as complex64)
+GL_MAX_SPEC_BINS = 1_200_000  # channel x freq x frames held (~50 B each at peak: ~60 MB); longer input is cut to fit
 GL_MAX_WORK = 1_000_000_000  # n_iter x channel x frames x n_fft: ~5 s on 2 idle CPU cores (measured 5-14 ns each)
 GL_PROGRESS_INTERVAL_S = 0.25  # the progress callback is called at most this often (and at the end)
 
 
 # --- Features ------------------------------------------------------------------------------
 FEAT_MAX_DURATION_S = 180.0  # audio analysed by the Features tab (longer input is cut there, with a note)
-FEAT_MAX_VALUES = 24_000_000  # channel x freq x frames of one spectrogram (96 MB float32, 192 MB complex)
+FEAT_MAX_INPUT_SAMPLES = 2_880_000  # channel x time analysed (180 s of 16 kHz mono; 60 s at 48 kHz): bounded memory
+FEAT_MAX_VALUES = 6_000_000  # channel x freq x frames of one spectrogram (24 MB float32, 48 MB complex): bounded memory
 FEAT_N_FFT_RANGE = (16, 8192)
 FEAT_MIN_WIN_LENGTH = 8  # samples; win_length runs up to n_fft
 FEAT_HOP_MIN_DIVISOR = 8  # hop_length >= n_fft / 8 (at most 8x overlap: bounded frames) and <= n_fft
@@ -190,6 +202,7 @@ AUG_MAX_CHAIN_CHARS = 20_000  # characters of a chain's JSON text
 AUG_SEED_RANGE = (0, 2**31 - 1)
 AUG_N_FFT_CHOICES = (256, 512, 1024, 2048)
 AUG_HOP_MIN_DIVISOR = 8  # hop_length runs from n_fft // 8 to n_fft // 2
+AUG_VOCODER_BLOCK_FRAMES = 512  # phase vocoder output frames computed at once (bounded temporaries)
 AUG_STRETCH_RATE_RANGE = (0.5, 2.0)  # phase vocoder speed-up (a rate near 0 would allocate gigabytes)
 AUG_TIME_MASK_RANGE = (1, 1000)  # time_mask_param, STFT frames
 AUG_FREQ_MASK_RANGE = (1, 1025)  # freq_mask_param, STFT bins

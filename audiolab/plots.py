@@ -64,9 +64,10 @@ def heatmap_image(
     if maps.shape[-1] > MAX_COLUMNS:  # keep the column maximum: peaks stay visible
         edges = np.linspace(0, maps.shape[-1], MAX_COLUMNS + 1).astype(np.int64)
         maps = np.maximum.reduceat(maps, edges[:-1], axis=-1)
-    finite = maps[np.isfinite(maps)]
-    vmin = float(finite.min()) if vmin is None and finite.size else vmin
-    vmax = float(finite.max()) if vmax is None and finite.size else vmax
+    finite = np.isfinite(maps)  # a mask, not a copy of the values
+    if finite.any():
+        vmin = float(np.min(maps, where=finite, initial=np.inf)) if vmin is None else vmin
+        vmax = float(np.max(maps, where=finite, initial=-np.inf)) if vmax is None else vmax
     if row_labels is None and maps.shape[0] > 1:
         row_labels = [f"ch {c}" for c in range(maps.shape[0])]
     if vmin is None or vmax is None or not vmax > vmin:
@@ -78,7 +79,8 @@ def heatmap_image(
 
 
 def spectrogram_db(waveform: torch.Tensor, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
-    """Power spectrogram in dB (80 dB range), ``(channel, freq, time)``, via cached transforms."""
+    """Power spectrogram in dB (80 dB range), ``(channel, freq, time)``: ``T.Spectrogram(n_fft, hop)`` then
+    ``T.AmplitudeToDB("power", 80)``, computed from frames gathered without padding a copy of the signal."""
     import torchaudio.transforms as T
 
     hop = hop_length or n_fft // 4
@@ -86,7 +88,36 @@ def spectrogram_db(waveform: torch.Tensor, n_fft: int = 1024, hop_length: int | 
     to_db = cache.transform("AmplitudeToDB", ("power", 80.0), lambda: T.AmplitudeToDB("power", top_db=80.0))
     device = spec.window.device
     with torch.no_grad():
-        return to_db(spec(waveform.to(device))).cpu()
+        if waveform.shape[-1] <= 4 * n_fft:
+            return to_db(spec(waveform.to(device))).cpu()
+        frames = torch.stack([centered_frames(ch, n_fft, hop) for ch in waveform.to(device)])
+        power = torch.fft.rfft(frames * spec.window, dim=-1).abs().square_().transpose(-1, -2)
+        return to_db(power).cpu()
+
+
+def centered_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """The frames ``torch.stft(center=True, pad_mode="reflect")`` cuts from 1-D ``x``, as ``(frames, n_fft)``.
+
+    Only the edge frames are padded (small copies); the rest are a strided view of ``x``, so
+    a long signal is not copied whole. Needs ``len(x) > 2 * n_fft``.
+    """
+    half, length = n_fft // 2, x.shape[-1]
+    count = 1 + length // hop
+    first = min(count, -(-half // hop))  # frames 0..first-1 reach into the left padding
+    last = max(first, min(count, (length - half) // hop + 1))  # frames last.. reach into the right padding
+    parts = [x[first * hop - half :].unfold(0, n_fft, hop)[: last - first]] if last > first else []
+    if first:  # one sample more than the frames read, so the reflection has its source
+        head = _reflect(x[: (first - 1) * hop + half + 1], (half, 0))
+        parts.insert(0, head.unfold(0, n_fft, hop)[:first])
+    if last < count:
+        start = last * hop - half
+        tail = _reflect(x[max(start - 1, 0) :], (0, half))[min(start, 1) :]
+        parts.append(tail.unfold(0, n_fft, hop)[: count - last])
+    return torch.cat(parts)
+
+
+def _reflect(x: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
+    return torch.nn.functional.pad(x[None, None], pad, mode="reflect")[0, 0]
 
 
 def spectrogram_image(waveform: torch.Tensor, sample_rate: int, title: str = "Spectrogram") -> np.ndarray:

@@ -234,7 +234,9 @@ def griffinlim(
         raise AudioLabError(f"momentum must be in [0, 1), got {momentum}.")
     momentum = momentum / (1 + momentum)
     shape = specgram.size()
-    specgram = specgram.reshape([-1, *shape[-2:]]).pow(1 / power)
+    specgram = specgram.reshape([-1, *shape[-2:]])
+    if power != 1:  # pow(1) is a copy: skipping it saves a spectrogram's worth of memory
+        specgram = specgram.pow(1 / power)
     angles = _initial_phase(specgram.size(), specgram.dtype, specgram.device, rand_init, generator)
     stft = {"n_fft": n_fft, "hop_length": hop_length, "win_length": win_length, "window": window}
     errors = torch.empty(n_iter, dtype=specgram.dtype, device=specgram.device)
@@ -244,6 +246,7 @@ def griffinlim(
         if deadline is not None:
             deadline.check("Griffin-Lim")
         inverse = torch.istft(angles.mul_(specgram), **stft, length=length)  # specgram * angles
+        angles = None  # free it before the STFT allocates the next estimate
         rebuilt = torch.stft(inverse, **stft, center=True, pad_mode="reflect", normalized=False,
                              onesided=True, return_complex=True)  # fmt: skip
         if momentum:
@@ -281,9 +284,11 @@ def _power_db(num: torch.Tensor, den: torch.Tensor) -> float:
 
 
 def spectral_convergence_db(reference_mag: torch.Tensor, estimate_mag: torch.Tensor) -> float:
-    """``20 log10(|| |Y| - |X| ||_F / || |X| ||_F)`` over channels, frequencies and frames (dB)."""
-    x, y = reference_mag.double(), estimate_mag.double()
-    return _power_db((y - x).square().sum(), x.square().sum())
+    """``20 log10(|| |Y| - |X| ||_F / || |X| ||_F)`` over channels, frequencies and frames (dB).
+
+    The norms accumulate in float64 without float64 copies of the spectrograms."""
+    err = torch.linalg.vector_norm(estimate_mag - reference_mag, dtype=torch.float64)
+    return _power_db(err.square(), torch.linalg.vector_norm(reference_mag, dtype=torch.float64).square())
 
 
 def snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
@@ -377,22 +382,35 @@ class Reconstruction:
         }  # fmt: skip
 
 
-def limit_duration(waveform: torch.Tensor, sample_rate: int, notes: list[str]) -> torch.Tensor:
-    """The first ``GL_MAX_DURATION_S`` seconds of ``waveform`` (a note says when it was cut)."""
+def limit_input(waveform: torch.Tensor, sample_rate: int, n_fft: object, win_length: object, hop_length: object,
+                notes: list[str]) -> torch.Tensor:  # fmt: skip
+    """The first ``GL_MAX_DURATION_S`` seconds of ``waveform``, and no more than its spectrogram with these
+    STFT settings can hold in ``GL_MAX_SPEC_BINS`` bins (a note says when and why it was cut)."""
+    n_fft, _, hop = check_stft(n_fft, win_length, hop_length)
     most = int(limits.GL_MAX_DURATION_S * sample_rate)
-    if waveform.shape[-1] <= most:
+    frames = limits.GL_MAX_SPEC_BINS // (waveform.shape[0] * (n_fft // 2 + 1))
+    fits = max(frames - 1, 1) * hop  # num_samples // hop + 1 frames
+    if waveform.shape[-1] <= min(most, fits):
         return waveform
-    notes.append(f"Only the first {limits.GL_MAX_DURATION_S:g} s were reconstructed (the Griffin-Lim limit).")
-    return waveform[:, :most]
+    if most <= fits:
+        notes.append(f"Only the first {limits.GL_MAX_DURATION_S:g} s were reconstructed (the Griffin-Lim limit).")
+        return waveform[:, :most]
+    notes.append(
+        f"Only the first {fits / sample_rate:.2f} s were reconstructed: with n_fft={n_fft} and hop_length={hop}, "
+        f"{waveform.shape[0]} channel(s) of it fill the {limits.GL_MAX_SPEC_BINS:,} spectrogram bins a request may "
+        "hold (memory). A larger hop_length or fewer channels keep more."
+    )
+    return waveform[:, :fits]
 
 
-def target_spectrogram(stft: torch.Tensor, s: Settings, sample_rate: int) -> torch.Tensor:
-    """What Griffin-Lim inverts: ``|X|**power`` (``T.Spectrogram(power=power)``), or in mel mode
-    ``T.InverseMelScale(T.MelScale(|X|**power))``; ``(channel, freq, frames)``."""
-    target = stft.abs().pow(s.power)
+def target_magnitude(x_mag: torch.Tensor, s: Settings, sample_rate: int) -> torch.Tensor:
+    """What Griffin-Lim matches, as a magnitude: ``(|X|**power)**(1/power)`` (what ``T.GriffinLim`` does to
+    ``T.Spectrogram(power=power)``), or in mel mode ``T.InverseMelScale(T.MelScale(|X|**power))**(1/power)``;
+    ``(channel, freq, frames)``."""
+    target = x_mag.pow(s.power)
     if s.source == "mel":
         target = inverse_mel_module(s, sample_rate)(mel_module(s, sample_rate)(target))
-    return target
+    return target.pow_(1 / s.power)
 
 
 def _relative_error_db(estimate_mag: torch.Tensor, target_mag: torch.Tensor) -> float:
@@ -428,25 +446,28 @@ def reconstruct(
     """
     deadline = deadline or Deadline()
     notes: list[str] = []
-    waveform = limit_duration(waveform, sample_rate, notes)
+    aio.validate_waveform(waveform, sample_rate)
+    waveform = limit_input(waveform, sample_rate, n_fft, win_length, hop_length, notes)
     s = check_settings(
         waveform, sample_rate, source=source, n_fft=n_fft, win_length=win_length, hop_length=hop_length,
         power=power, n_iter=n_iter, momentum=momentum, rand_init=rand_init, seed=seed, length=length, n_mels=n_mels,
     )  # fmt: skip
     module, clock = stft_module(s), {"start": time.perf_counter()}
     device = module.window.device
-    with torch.no_grad():
+    with torch.no_grad():  # the complex STFT is dropped before the loop: peak memory ~40 B per bin
         stft = module(waveform.to(device))
-        target = target_spectrogram(stft, s, sample_rate)
+        true = inverse_stft_module(s)(stft, s.length)
+        x_mag = stft.abs()
+        del stft
+        target_mag = target_magnitude(x_mag, s, sample_rate)
         clock["target"] = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(s.seed)
         y, sc_db = griffinlim(
-            target, window=module.window, **s.stft_kwargs, power=s.power, n_iter=s.n_iter, momentum=s.momentum,
+            target_mag, window=module.window, **s.stft_kwargs, power=1.0, n_iter=s.n_iter, momentum=s.momentum,
             length=s.length, rand_init=s.rand_init, generator=generator, progress=progress, deadline=deadline,
         )  # fmt: skip
         clock["griffin_lim"] = time.perf_counter()
-        true = inverse_stft_module(s)(stft, s.length)
-        result = _judge(waveform.to(device), stft.abs(), target.pow(1 / s.power), y, true, s)
+        result = _judge(waveform.to(device), x_mag, target_mag, y, true, s)
     seconds = {
         "target_spectrogram": clock["target"] - clock["start"],
         "griffin_lim": clock["griffin_lim"] - clock["target"],

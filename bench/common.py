@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,40 +13,18 @@ from pathlib import Path
 import torch
 
 from tests import signals
+from tests.fixtures import memory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def rss_mb() -> float:
-    """Current resident memory of this process in MiB (Linux ``/proc``)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+class PeakRSS(memory.Peak):
+    """Context manager: ``.extra_mb`` is the peak resident memory above the start (MiB), from the
+    kernel's high-water mark (``tests.fixtures.memory``), so no short spike is missed."""
 
-
-class PeakRSS:
-    """Context manager sampling RSS every 2 ms; ``.extra_mb`` is the peak above the start."""
-
-    def __enter__(self):
-        self.start = rss_mb()
-        self.peak = self.start
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_mb())
-            time.sleep(0.002)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mb())
-        self.extra_mb = self.peak - self.start
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self.extra_mb = self.megabytes
 
 
 @dataclass

@@ -8,7 +8,7 @@ import gradio as gr
 
 from audiolab import io as aio
 from audiolab import limits, plots, snippets, urlfetch
-from components.common import audio_input, image_file, output_file, require_audio, user_errors
+from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 ORIGINAL = "original"
@@ -85,8 +85,8 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
         waveform = aio.resample(waveform, rate, target, decoded.notes)
         rate = target
     playable, play_rate = aio.for_playback(waveform, rate, decoded.notes)
-    player = output_file("result.wav", aio.encode(playable, play_rate, "wav", bits=16))
-    exported = output_file(f"result.{fmt}", aio.encode(waveform, rate, fmt, bits=bits))
+    player = audio_file("result.wav", playable, play_rate, bits=16)
+    exported = audio_file(f"result.{fmt}", waveform, rate, bits=bits)
     code = snippets.info_snippet(Path(path).name) + "\n" + snippets.load_snippet(
         Path(path).name, frame_offset=int(frame_offset), num_frames=int(num_frames),
         target_rate=target, out_path=f"result.{fmt}",

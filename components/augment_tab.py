@@ -11,7 +11,7 @@ import gradio as gr
 from audiolab import augment, limits, plots, snippets_augment
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components.common import audio_input, image_file, input_path, output_file, require_audio, user_errors
+from components.common import audio_file, audio_input, image_file, input_path, require_audio, user_errors
 from components.i18n import register, t
 
 STEP_HEADERS = ["#", "op", "params", "seed", "duration (s)", "sample rate (Hz)", "time (ms)", "notes"]
@@ -209,8 +209,13 @@ def _clip(value) -> augment.Clip | None:
     path = input_path(value)
     if not path:
         return None
-    decoded = aio.decode(path)
+    decoded = _decode(path)
     return decoded.waveform, decoded.sample_rate
+
+
+def _decode(path: str) -> aio.Decoded:
+    """Decode at most what the Augment tab uses (input, noise and RIR clips alike)."""
+    return aio.decode(path, max_seconds=limits.AUG_MAX_DURATION_S, max_samples=limits.AUG_MAX_INPUT_SAMPLES)
 
 
 def _title(what: str, waveform, sample_rate: int) -> str:
@@ -225,7 +230,7 @@ def run(audio, chain, seed, inversion, noise_audio, rir_audio):
     before and after, the steps table, notes, the torchaudio code and the full result (float WAV).
     """
     path = require_audio(audio)
-    decoded = aio.decode(path)
+    decoded = _decode(path)
     notes = list(decoded.notes)
     x = augment.limit_input(decoded.waveform, decoded.sample_rate, notes)
     noise, rir = _clip(noise_audio), _clip(rir_audio)
@@ -238,7 +243,7 @@ def run(audio, chain, seed, inversion, noise_audio, rir_audio):
         rir_path=Path(input_path(rir_audio) or "rir.wav").name,
     )  # fmt: skip
     return (
-        output_file("augmented_player.wav", aio.encode(playable, play_rate, "wav", bits=16)),
+        audio_file("augmented_player.wav", playable, play_rate, bits=16),
         image_file(
             plots.spectrogram_image(x, decoded.sample_rate, title=_title("Before", x, decoded.sample_rate)),
             "before.png",
@@ -250,7 +255,7 @@ def run(audio, chain, seed, inversion, noise_audio, rir_audio):
         [s.row() for s in r.steps],
         "\n".join(f"- {note}" for note in notes),
         code,
-        output_file("augmented.wav", aio.encode(r.waveform, r.sample_rate, "wav", bits="float")),
+        audio_file("augmented.wav", r.waveform, r.sample_rate, bits="float"),
     )
 
 

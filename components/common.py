@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -18,6 +19,7 @@ import torch
 from PIL import Image
 
 from audiolab import cache
+from audiolab import io as aio
 from audiolab.errors import AudioLabError
 
 log = logging.getLogger("audiolab.ui")
@@ -26,37 +28,78 @@ OUTPUT_DIR = Path(tempfile.gettempdir()) / "torchaudio-lab"
 OUTPUT_MAX_AGE_S = 3600.0
 
 
+class _CudaOutOfMemory(Exception):
+    """A CUDA out-of-memory error, to be answered by rerunning the request on the CPU."""
+
+
+def _translated(call: Callable):
+    """``call()``, with engine errors as ``gr.Error`` and anything unexpected logged and hidden."""
+    try:
+        return call()
+    except gr.Error:
+        raise
+    except AudioLabError as err:
+        raise gr.Error(str(err), print_exception=False) from None
+    except torch.OutOfMemoryError:
+        if cache.default_device() != "cpu":
+            raise _CudaOutOfMemory from None
+        log.exception("out of memory")
+        raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
+    except Exception:
+        log.exception("unexpected error")
+        raise gr.Error("Something went wrong while processing this request. Please try other input.") from None
+
+
+def _moving_to_cpu(name: str) -> None:
+    """After a CUDA out-of-memory error: free the GPU cache and tell the user the request moves to the CPU."""
+    log.warning("CUDA out of memory in %s; retrying this request on the CPU", name)
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    gr.Warning("The GPU ran out of memory; this request ran on the CPU instead (slower).")
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Turn engine errors into ``gr.Error`` for the user; log and hide anything unexpected."""
+    """Turn engine errors into ``gr.Error`` for the user; log and hide anything unexpected.
+    After a CUDA out-of-memory error the request runs again on the CPU."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except AudioLabError as err:
-            raise gr.Error(str(err), print_exception=False) from None
-        except torch.OutOfMemoryError:
-            if cache.default_device() == "cpu":
-                log.exception("out of memory in %s", fn.__name__)
-                raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
-        except Exception:
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error("Something went wrong while processing this request. Please try other input.") from None
-        return _retry_on_cpu(fn, *args, **kwargs)  # reached only after a CUDA out-of-memory error
+            return _translated(lambda: fn(*args, **kwargs))
+        except _CudaOutOfMemory:
+            _moving_to_cpu(fn.__name__)
+        with cache.use_device("cpu"):
+            return _translated(lambda: fn(*args, **kwargs))
 
     return wrapper
 
 
-def _retry_on_cpu(fn: Callable, *args, **kwargs):
-    """After a CUDA out-of-memory error: free the GPU cache and run this request on the CPU."""
-    log.warning("CUDA out of memory in %s; retrying this request on the CPU", fn.__name__)
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    gr.Warning("The GPU ran out of memory; this request ran on the CPU instead (slower).")
-    with cache.use_device("cpu"):
-        return user_errors(fn)(*args, **kwargs)
+_DONE = object()
+
+
+def streamed(fn: Callable) -> Callable:
+    """:func:`user_errors` for generator handlers: every step's engine errors become ``gr.Error``;
+    after a CUDA out-of-memory error the whole stream starts again on the CPU."""
+
+    def steps(args, kwargs, device: str | None):
+        items = fn(*args, **kwargs)
+        while True:  # the device is set around each step: Gradio may run each one in another thread
+            with cache.use_device(device) if device else contextlib.nullcontext():
+                item = _translated(lambda: next(items, _DONE))
+            if item is _DONE:
+                return
+            yield item
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            yield from steps(args, kwargs, None)
+            return
+        except _CudaOutOfMemory:
+            _moving_to_cpu(fn.__name__)
+        yield from steps(args, kwargs, "cpu")
+
+    return wrapper
 
 
 _last_sweep = 0.0
@@ -90,6 +133,18 @@ def output_file(name: str, data: bytes) -> str:
     path = folder / name
     path.write_bytes(data)
     return str(path)
+
+
+def audio_file(name: str, waveform: torch.Tensor, sample_rate: int, **kwargs) -> str:
+    """Encode audio straight into a fresh folder as ``name`` (format from its suffix); returns the path.
+
+    ``kwargs`` go to :func:`audiolab.io.encode_into` (``bits``, ``bit_rate``). Writing to the
+    file in blocks keeps long results from being held in memory twice as bytes.
+    """
+    sweep_outputs()
+    folder = OUTPUT_DIR / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(aio.save(folder / name, waveform, sample_rate, **kwargs))
 
 
 def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:

@@ -125,7 +125,7 @@ def run_feature(audio, feature, params: dict) -> tuple:
     meta = aio.info(path)  # header only: parameters are checked before decoding
     frames = meta.num_frames or int(limits.FEAT_MAX_DURATION_S * meta.sample_rate)
     ft.check_request(feature, params, sample_rate=meta.sample_rate, channels=meta.num_channels, frames=frames)
-    decoded = aio.decode(path)
+    decoded = aio.decode(path, max_seconds=limits.FEAT_MAX_DURATION_S, max_samples=limits.FEAT_MAX_INPUT_SAMPLES)
     result = ft.compute(decoded.waveform, decoded.sample_rate, feature, params)
     result.notes[:0] = decoded.notes
     return (

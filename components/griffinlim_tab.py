@@ -8,7 +8,7 @@ import gradio as gr
 
 from audiolab import io as aio
 from audiolab import limits, reconstruct, snippets_griffinlim
-from components.common import audio_input, image_file, output_file, require_audio, user_errors
+from components.common import audio_file, audio_input, image_file, require_audio, user_errors
 from components.i18n import register, t
 
 register(
@@ -71,7 +71,7 @@ def griffin_lim(
     convergence plot, the spectrogram comparison and the torchaudio code.
     """
     path = require_audio(audio)
-    decoded = aio.decode(path)
+    decoded = aio.decode(path, max_seconds=limits.GL_MAX_DURATION_S)
     r = reconstruct.reconstruct(
         decoded.waveform, decoded.sample_rate, source=source, n_fft=n_fft, win_length=win_length,
         hop_length=hop_length, power=power, n_iter=n_iter, momentum=momentum, rand_init=rand_init, seed=seed,
@@ -84,8 +84,8 @@ def griffin_lim(
         Path(path).name, r.settings, input_samples=n, num_frames=-1 if n == decoded.info.num_frames else n
     )
     return (
-        output_file("griffin_lim.wav", aio.encode(r.griffin_lim, r.sample_rate, "wav", bits="float")),
-        output_file("true_phase_inverse.wav", aio.encode(r.true_phase, r.sample_rate, "wav", bits="float")),
+        audio_file("griffin_lim.wav", r.griffin_lim, r.sample_rate, bits="float"),
+        audio_file("true_phase_inverse.wav", r.true_phase, r.sample_rate, bits="float"),
         r.report(),
         image_file(
             reconstruct.convergence_image(r.convergence_db, title=f"Spectral convergence against {against}"),

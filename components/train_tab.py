@@ -12,7 +12,6 @@ API names (inputs -> outputs), see README:
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -26,7 +25,16 @@ import gradio as gr
 from audiolab import asr_models, limits, snippets_train, train
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components.common import audio_input, image_file, input_path, output_file, require_audio, user_errors
+from components.common import (
+    audio_file,
+    audio_input,
+    image_file,
+    input_path,
+    output_file,
+    require_audio,
+    streamed,
+    user_errors,
+)
 from components.i18n import register, t
 
 register(
@@ -102,19 +110,6 @@ BACKBONE_CHOICES = [("MFCC (no weights)", "mfcc"), ("wav2vec2 (pre-trained, froz
 SUMMARY_HEADERS = ["label", "clips"]
 
 
-def streamed(fn):
-    """:func:`user_errors` for generator handlers: every step's engine errors become ``gr.Error``."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        steps = fn(*args, **kwargs)
-        step = user_errors(lambda: next(steps, StopIteration))
-        while (item := step()) is not StopIteration:
-            yield item
-
-    return wrapper
-
-
 # --- the set of clips ---------------------------------------------------------------------------
 
 
@@ -139,7 +134,7 @@ def _set_outputs(paths: list[str], labels: list[str]) -> tuple:
 def builtin_set(seed):
     """API ``builtin_set``: the synthesized set as WAV files, their labels (JSON list) and counts."""
     clips = train.builtin_set(seed=seed)
-    paths = [output_file(name, aio.encode(w, clips.sample_rate, "wav"))
+    paths = [audio_file(name, w, clips.sample_rate)
              for name, w in zip(clips.names, clips.waveforms, strict=True)]  # fmt: skip
     return _set_outputs(paths, [clips.labels[i] for i in clips.targets.tolist()])
 

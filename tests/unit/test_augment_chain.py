@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 import torch
@@ -15,6 +13,7 @@ from audiolab.deadline import Deadline
 from audiolab.errors import AudioLabError
 from components import augment_tab
 from tests import signals
+from tests.fixtures import memory
 
 SR = 16_000
 RANDOM_CHAIN = [
@@ -159,30 +158,6 @@ def test_an_stft_too_big_for_memory_is_refused_with_a_way_out():
         A.run_chain(x, 48_000, [step])
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
-
-
-def peak_rss_during(fn) -> float:
-    """Peak resident memory (MiB) above the start while ``fn()`` runs (sampled every 2 ms)."""
-    start, peak, done = rss_mb(), [0.0], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_mb())
-            time.sleep(0.002)
-
-    thread = threading.Thread(target=sample)
-    thread.start()
-    try:
-        fn()
-    finally:
-        done.set()
-        thread.join()
-    return max(peak[0], rss_mb()) - start
-
-
 def test_the_most_memory_hungry_allowed_settings_stay_under_a_gigabyte():
     x = signals.white_noise(48_000, limits.AUG_MAX_DURATION_S, amp=0.1)  # the longest input, at 48 kHz
     chain = [
@@ -190,8 +165,9 @@ def test_the_most_memory_hungry_allowed_settings_stay_under_a_gigabyte():
         {"op": "pitch_shift", "n_steps": -0.01},  # 1477/1476: the biggest resampling kernel
     ]
     assert A.predict(A.check_step(chain[0]), 1, x.shape[-1], 48_000)[2] <= limits.AUG_MAX_STFT_VALUES
-    extra = peak_rss_during(lambda: A.run_chain(x, 48_000, chain, deadline=Deadline(120)))
-    assert extra < 1024
+    with memory.Peak() as peak:
+        A.run_chain(x, 48_000, chain, deadline=Deadline(120))
+    assert peak.megabytes < 1024
 
 
 def test_a_spent_deadline_stops_the_chain():

@@ -8,7 +8,7 @@ import torch
 
 from audiolab import cache
 from audiolab.errors import AudioLabError
-from components.common import user_errors
+from components.common import streamed, user_errors
 
 
 def test_engine_errors_reach_the_user_in_their_words():
@@ -56,3 +56,33 @@ def test_out_of_memory_on_the_cpu_is_a_clear_message(monkeypatch):
 
     with pytest.raises(gr.Error, match="Not enough memory"):
         handler()
+
+
+def test_a_streamed_handler_that_runs_out_of_cuda_memory_restarts_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(cache, "_default_device", "cuda")
+    seen = []
+
+    @streamed
+    def handler(n):
+        for i in range(n):
+            seen.append((i, cache.default_device()))
+            if cache.default_device() != "cpu" and i == 1:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+            yield i * 10
+
+    with pytest.warns(UserWarning, match="ran on the CPU"):
+        assert list(handler(3)) == [0, 0, 10, 20]  # the first update, then the whole stream on the CPU
+    assert seen == [(0, "cuda"), (1, "cuda"), (0, "cpu"), (1, "cpu"), (2, "cpu")]
+    assert cache.default_device() == "cuda"
+
+
+def test_a_streamed_handler_s_engine_error_reaches_the_user_and_ends_the_stream():
+    @streamed
+    def handler():
+        yield "first"
+        raise AudioLabError("epochs=0 is out of range")
+
+    stream = handler()
+    assert next(stream) == "first"
+    with pytest.raises(gr.Error, match="epochs=0 is out of range"):
+        next(stream)

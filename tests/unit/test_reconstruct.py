@@ -230,14 +230,28 @@ def test_bad_parameters_are_refused_with_the_value_in_the_message(params, messag
         R.reconstruct(signals.sine(seconds=0.5), SR, **params)
 
 
-def test_too_much_work_is_refused_before_it_starts():
-    x = torch.zeros(2, 48_000 * 60).uniform_(-0.5, 0.5)  # 60 s stereo at 48 kHz
+def test_too_much_work_is_refused_before_it_starts(monkeypatch):
+    # With GL_MAX_SPEC_BINS bins, 256 iterations fit GL_MAX_WORK; the work bound stays as a second line.
+    monkeypatch.setattr(limits, "GL_MAX_WORK", 100_000_000)
+    x = torch.zeros(1, 48_000 * 60).uniform_(-0.5, 0.5)  # 60 s mono at 48 kHz, cut to the frames that fit
+    frames = limits.GL_MAX_SPEC_BINS // 513
+    seconds, most = (frames - 1) * 256 / 48_000, limits.GL_MAX_WORK // (frames * 1024)
     start = time.perf_counter()
-    with pytest.raises(AudioLabError, match=r"n_iter=256 is too many for 60.0 s x 2 channel\(s\).*at most 86 iter"):
-        R.reconstruct(x, 48_000, hop_length=512, n_iter=256)
-    with pytest.raises(AudioLabError, match=r"hop_length=256 has 11,543,526 bins \(limit 8,000,000\)"):
-        R.reconstruct(x, 48_000, n_iter=1)
+    pattern = rf"n_iter=256 is too many for {seconds:.1f} s x 1 channel\(s\).*at most {most} iter"
+    with pytest.raises(AudioLabError, match=pattern):
+        R.reconstruct(x, 48_000, n_iter=256)
     assert time.perf_counter() - start < 1.0
+
+
+def test_input_whose_spectrogram_would_not_fit_is_cut_to_the_bins_a_request_may_hold():
+    x = torch.zeros(2, 48_000 * 60).uniform_(-0.5, 0.5)  # 60 s stereo at 48 kHz: 11,543,526 bins
+    run = R.reconstruct(x, 48_000, n_iter=1)
+    frames = limits.GL_MAX_SPEC_BINS // (2 * 513)
+    assert run.griffin_lim.shape == (2, (frames - 1) * 256)
+    assert 2 * 513 * (run.griffin_lim.shape[-1] // 256 + 1) <= limits.GL_MAX_SPEC_BINS
+    assert f"Only the first {(frames - 1) * 256 / 48_000:.2f} s were reconstructed" in run.notes[0]
+    assert "hop_length=256" in run.notes[0] and "2 channel(s)" in run.notes[0]
+    torch.testing.assert_close(run.original, x[:, : (frames - 1) * 256])
 
 
 def test_a_run_past_its_deadline_stops_with_a_clear_message():
