@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 import torchaudio.functional as F
 
-from audiolab import asr_models, limits
+from audiolab import asr_models, batching, limits
 from audiolab import io as aio
 from audiolab.asr_models import W2VModel
 from audiolab.deadline import Deadline
@@ -199,8 +199,8 @@ def emissions(waveform: torch.Tensor, sample_rate: int, *, model_name: str = lim
             f"{model.name} has {len(model.labels)} tokens: the emission matrix of this clip would hold "
             f"{frames * len(model.labels):,} values; use at most {longest:.3g} s of audio."
         )
-    pieces, end = [], 0
-    for outs, covered in run_chunked(lambda c: [model.model(c)[0]], x, model, chunk_s=chunk_s,
+    pieces, end, batcher = [], 0, batching.for_model(model)  # forward passes shared with concurrent requests
+    for outs, covered in run_chunked(lambda c: [batcher.logits(c)], x, model, chunk_s=chunk_s,
                                      context_s=context_s, deadline=Deadline(), notes=notes):  # fmt: skip
         pieces.append(outs[0].float().cpu())
         end = covered

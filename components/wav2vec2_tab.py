@@ -25,7 +25,7 @@ import numpy as np
 from audiolab import asr, asr_models, asr_plots, cache, limits, snippets_asr
 from audiolab import io as aio
 from audiolab.errors import AudioLabError
-from components.common import audio_input, image_file, output_file, require_audio, user_errors
+from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
 log = logging.getLogger("audiolab.ui")
@@ -122,7 +122,7 @@ def _load(audio, model_name, chunk_s, context_s):
     asr_models.check_model_name(model_name)
     asr.check_chunking(chunk_s, context_s)
     path = require_audio(audio)
-    return path, aio.decode(path)
+    return path, aio.decode(path, max_seconds=limits.W2V_MAX_DURATION_S)
 
 
 def _emissions(audio, model_name, chunk_s, context_s):
@@ -230,7 +230,7 @@ def play_word(state: dict | None, index: int | None = None, time_s: float | None
     rate = state["rate"]
     start = int(start_s * rate)
     decoded = aio.decode(state["path"], frame_offset=start, num_frames=max(1, int(end_s * rate) - start))
-    return output_file("word.wav", aio.encode(decoded.waveform, rate, "wav"))
+    return audio_file("word.wav", decoded.waveform, rate)
 
 
 def play_clicked_image(state: dict | None, evt: gr.SelectData):
@@ -335,13 +335,19 @@ def _wire(c: dict, shared: dict) -> None:
     common = [c["audio_in"], c["model"], c["chunk"], c["context"]]
     state = gr.State()
     run_out = [c["emission_img"], c["text_out"], c["npy_file"], c["json_file"], c["code"], c["notes"]]
-    c["run"].click(emissions, common, run_out, api_name="emissions")
+    # One pool for the events that run the CTC model; more in flight on a GPU so that the micro-batcher
+    # (audiolab.batching) gets concurrent chunks to batch. The Blocks are built at import, before
+    # app.main applies --device, so this follows what the default "auto" resolves to.
+    pool = {"concurrency_id": "wav2vec2", "concurrency_limit": limits.W2V_CONCURRENCY_CPU}
+    if cache.resolve_device("auto").startswith("cuda"):
+        pool["concurrency_limit"] = limits.W2V_CONCURRENCY_CUDA
+    c["run"].click(emissions, common, run_out, api_name="emissions", **pool)
     hidden = gr.Button(visible=False)
     result = gr.JSON(visible=False)
-    hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe")
+    hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe", **pool)
     align_in = [c["audio_in"], c["model"], c["align_text"], c["chunk"], c["context"]]
     align_out = [c["align_img"], c["words"], c["align_file"], c["code"], c["notes"], state]
-    c["align_btn"].click(align, align_in, align_out, api_name="align")
+    c["align_btn"].click(align, align_in, align_out, api_name="align", **pool)
     layer_in = [c["audio_in"], c["model"], c["layer"], c["chunk"], c["context"]]
     layer_out = [c["layer_img"], c["summary_img"], c["layer_file"], c["layer_json"], c["code"], c["notes"]]
     c["layer_btn"].click(layer_features, layer_in, layer_out, api_name="layer_features")
