@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import gradio as gr
 import pytest
+import soundfile as sf
 import torch
+from gradio import processing_utils
 
 from audiolab import cache
 from audiolab.errors import AudioLabError
 from components.common import streamed, user_errors
+from tests import signals
 
 
 def test_engine_errors_reach_the_user_in_their_words():
@@ -86,3 +91,30 @@ def test_a_streamed_handler_s_engine_error_reaches_the_user_and_ends_the_stream(
     assert next(stream) == "first"
     with pytest.raises(gr.Error, match="epochs=0 is out of range"):
         next(stream)
+
+
+@pytest.mark.parametrize(
+    ("name", "subtype"),
+    [("a.wav", "PCM_16"), ("b.wav", "PCM_24"), ("c.wav", "PCM_32"), ("d.wav", "FLOAT"), ("e.wav", "DOUBLE"),
+     ("f.wav", "PCM_U8"), ("g.flac", "PCM_16"), ("h.ogg", "VORBIS"), ("i.mp3", "MPEG_LAYER_III"), ("j.aiff", "PCM_16")],
+)  # fmt: skip
+def test_the_fast_playable_check_agrees_with_gradios_ffprobe_check(tmp_path, name, subtype):
+    from components import common
+
+    path = tmp_path / name
+    sf.write(path, signals.sine().T.numpy(), 16_000, subtype=subtype)
+    assert common.audio_is_playable(str(path)) == common._ffprobe_is_playable(str(path))
+    assert processing_utils.audio_is_playable is common.audio_is_playable
+
+
+def test_the_fast_playable_check_leaves_other_containers_to_ffprobe(tmp_path):
+    from components import common
+
+    path = tmp_path / "clip.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=0.2", "-c:a", "aac", str(path)],
+                   check=True)  # fmt: skip
+    assert common.audio_is_playable(str(path)) is True
+    (tmp_path / "junk.wav").write_bytes(b"not audio")
+    assert common.audio_is_playable(str(tmp_path / "junk.wav")) == common._ffprobe_is_playable(
+        str(tmp_path / "junk.wav")
+    )
