@@ -271,8 +271,7 @@ def decode(
         raise AudioLabError("The file has no audio samples (0 frames) in the requested range.")
     longer = meta.duration_s - frame_offset / meta.sample_rate > (cap + meta.sample_rate // 2) / meta.sample_rate
     if (num_frames < 0 or num_frames > cap) and (longer or waveform.shape[-1] >= cap):
-        seconds = min(max_seconds or limits.MAX_DURATION_S, limits.MAX_DURATION_S)
-        samples = min(max_samples or limits.MAX_TOTAL_SAMPLES, limits.MAX_TOTAL_SAMPLES)
+        seconds, samples = limits.decode_bounds(max_seconds, max_samples)
         notes.append(
             f"Only the first {cap / meta.sample_rate:.3g} s were loaded "
             f"(limit {seconds:g} s / {samples:,} samples across channels)."

@@ -91,9 +91,14 @@ def max_frames(sample_rate: int, num_channels: int, max_seconds: float | None = 
                max_samples: int | None = None) -> int:  # fmt: skip
     """The most frames (time samples per channel) decoded for this rate and channel count:
     ``MAX_DURATION_S`` / ``MAX_TOTAL_SAMPLES``, or a tab's smaller ``max_seconds`` / ``max_samples``."""
-    seconds = MAX_DURATION_S if max_seconds is None else min(max_seconds, MAX_DURATION_S)
-    samples = MAX_TOTAL_SAMPLES if max_samples is None else min(max_samples, MAX_TOTAL_SAMPLES)
+    seconds, samples = decode_bounds(max_seconds, max_samples)
     return max(1, min(int(seconds * sample_rate), samples // max(num_channels, 1)))
+
+
+def decode_bounds(max_seconds: float | None = None, max_samples: int | None = None) -> tuple[float, int]:
+    """``(seconds, samples across channels)`` a decode may hold: a tab's bounds, never above the global ones."""
+    seconds = MAX_DURATION_S if max_seconds is None else min(max_seconds, MAX_DURATION_S)
+    return seconds, MAX_TOTAL_SAMPLES if max_samples is None else min(max_samples, MAX_TOTAL_SAMPLES)
 
 
 def resample_kernel_size(orig_freq: int, new_freq: int) -> int:

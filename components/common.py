@@ -34,8 +34,9 @@ class _CudaOutOfMemory(Exception):
     """A CUDA out-of-memory error, to be answered by rerunning the request on the CPU."""
 
 
-def _translated(call: Callable):
-    """``call()``, with engine errors as ``gr.Error`` and anything unexpected logged and hidden."""
+def _translated(call: Callable, name: str):
+    """``call()``, with engine errors as ``gr.Error`` and anything unexpected logged (under the
+    handler's ``name``) and hidden."""
     try:
         return call()
     except gr.Error:
@@ -45,10 +46,10 @@ def _translated(call: Callable):
     except torch.OutOfMemoryError:
         if cache.default_device() != "cpu":
             raise _CudaOutOfMemory from None
-        log.exception("out of memory")
+        log.exception("out of memory in %s", name)
         raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
     except Exception:
-        log.exception("unexpected error")
+        log.exception("unexpected error in %s", name)
         raise gr.Error("Something went wrong while processing this request. Please try other input.") from None
 
 
@@ -67,11 +68,11 @@ def user_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return _translated(lambda: fn(*args, **kwargs))
+            return _translated(lambda: fn(*args, **kwargs), fn.__name__)
         except _CudaOutOfMemory:
             _moving_to_cpu(fn.__name__)
         with cache.use_device("cpu"):
-            return _translated(lambda: fn(*args, **kwargs))
+            return _translated(lambda: fn(*args, **kwargs), fn.__name__)
 
     return wrapper
 
@@ -87,7 +88,7 @@ def streamed(fn: Callable) -> Callable:
         items = fn(*args, **kwargs)
         while True:  # the device is set around each step: Gradio may run each one in another thread
             with cache.use_device(device) if device else contextlib.nullcontext():
-                item = _translated(lambda: next(items, _DONE))
+                item = _translated(lambda: next(items, _DONE), fn.__name__)
             if item is _DONE:
                 return
             yield item
@@ -157,12 +158,17 @@ def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S) -> None:
             pass
 
 
-def output_file(name: str, data: bytes) -> str:
-    """Write ``data`` to a fresh folder as ``name`` and return its path (old ones swept)."""
+def fresh_path(name: str) -> Path:
+    """``name`` inside a new folder of the output directory (old results swept first)."""
     sweep_outputs()
     folder = OUTPUT_DIR / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
+    return folder / name
+
+
+def output_file(name: str, data: bytes) -> str:
+    """Write ``data`` to a fresh folder as ``name`` and return its path (old ones swept)."""
+    path = fresh_path(name)
     path.write_bytes(data)
     return str(path)
 
@@ -173,10 +179,7 @@ def audio_file(name: str, waveform: torch.Tensor, sample_rate: int, **kwargs) ->
     ``kwargs`` go to :func:`audiolab.io.encode_into` (``bits``, ``bit_rate``). Writing to the
     file in blocks keeps long results from being held in memory twice as bytes.
     """
-    sweep_outputs()
-    folder = OUTPUT_DIR / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(aio.save(folder / name, waveform, sample_rate, **kwargs))
+    return str(aio.save(fresh_path(name), waveform, sample_rate, **kwargs))
 
 
 def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:

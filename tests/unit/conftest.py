@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from audiolab import asr, cache
+from audiolab import asr, asr_models, cache
+from tests.fixtures import wav2vec2_tiny as tiny
 
 
 @pytest.fixture
@@ -15,3 +16,12 @@ def fresh_asr_cache():
     yield
     cache.CACHE.clear()
     asr._MEMO.clear()
+
+
+@pytest.fixture
+def tiny_en(tmp_path, monkeypatch):
+    """``local:tiny-en`` (HF layout, normalises its input) in ``AUDIOLAB_MODEL_DIR``; returns the reference."""
+    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
+    model = tiny.hf_model(0)
+    tiny.write_hf_folder(tmp_path / "models" / "tiny-en", model)
+    return model

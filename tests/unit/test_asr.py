@@ -20,15 +20,6 @@ LABELS = ("-", "|", "A", "B", "C", "T", "L")
 pytestmark = pytest.mark.usefixtures("fresh_asr_cache")
 
 
-@pytest.fixture
-def tiny_en(tmp_path, monkeypatch):
-    """``local:tiny-en`` (HF layout, normalises its input) in ``AUDIOLAB_MODEL_DIR``; returns the reference."""
-    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
-    model = tiny.hf_model(0)
-    tiny.write_hf_folder(tmp_path / "models" / "tiny-en", model)
-    return model
-
-
 def hand_made(path: list[int], labels=LABELS, p: float = 0.9) -> asr.Emissions:
     """Emissions whose most likely token at frame ``t`` is ``path[t]`` (probability ``p``)."""
     probs = torch.full((len(path), len(labels)), (1 - p) / (len(labels) - 1))

@@ -267,15 +267,6 @@ def test_each_model_instance_has_its_own_batcher_which_goes_with_it():
     assert gone() is None
 
 
-@pytest.fixture
-def tiny_en(tmp_path, monkeypatch):
-    """``local:tiny-en`` (HF layout, normalises its input) in ``AUDIOLAB_MODEL_DIR``; returns the reference."""
-    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
-    model = tiny.hf_model(0)
-    tiny.write_hf_folder(tmp_path / "models" / "tiny-en", model)
-    return model
-
-
 def test_concurrent_emissions_are_batched_and_equal_torchaudio_log_softmax(tiny_en, device, one_batch):
     clips = [signals.chirp(seconds=2.0), signals.white_noise(seconds=1.5, seed=4), signals.chirp(300, 900, seconds=2.5)]
     one_batch(len(clips))
