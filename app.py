@@ -18,7 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from audiolab import cache, limits
+from audiolab.core import cache, limits
 from components import audio_tab, augment_tab, features_tab, griffinlim_tab, train_tab, wav2vec2_tab
 from components.i18n import build_i18n, t
 

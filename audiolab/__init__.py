@@ -4,6 +4,6 @@ Audio inside the engine is always ``float32`` of shape ``(channel, time)`` with 
 in [-1, 1], plus an ``int`` sample rate in Hz.
 """
 
-from audiolab.errors import AudioLabError
+from audiolab.core.errors import AudioLabError
 
 __all__ = ["AudioLabError"]

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     args = parser.parse_args(argv)
     torch.set_num_threads(torch.get_num_threads())
-    from audiolab import cache
+    from audiolab.core import cache
 
     cache.set_default_device(args.device)
     from gradio_client import Client

@@ -9,8 +9,8 @@ import torchaudio
 import torchaudio.transforms as T
 from gradio_client import handle_file
 
-from audiolab import io as aio
-from audiolab import plots
+from audiolab.core import io as aio
+from audiolab.core import plots
 from bench.common import Row, measure
 
 

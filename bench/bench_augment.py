@@ -7,7 +7,7 @@ import torchaudio.functional as F
 import torchaudio.transforms as T
 from gradio_client import handle_file
 
-from audiolab import augment as A
+from audiolab.augment import compute as A
 from bench.common import Row, measure
 from tests import signals
 

@@ -14,7 +14,7 @@ import torchaudio
 import torchaudio.functional as F
 import torchaudio.transforms as T
 
-from audiolab import features as ft
+from audiolab.features import compute as ft
 from bench.common import Row, inputs, measure, table
 
 CASES = ["spectrogram", "mel_spectrogram", "mfcc", "lfcc", "deltas", "cmn", "spectral_centroid", "loudness",

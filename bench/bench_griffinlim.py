@@ -7,7 +7,7 @@ import librosa
 import torchaudio.transforms as T
 from gradio_client import handle_file
 
-from audiolab import reconstruct as R
+from audiolab.griffinlim import compute as R
 from bench.common import Row, measure
 
 N_FFT, HOP, N_ITER = 1024, 256, 32

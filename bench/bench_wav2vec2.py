@@ -1,5 +1,5 @@
 """wav2vec2 tab: real-time factor (audio seconds / compute seconds), cold and warm, and the
-throughput of concurrent requests with and without the micro-batcher (audiolab.batching).
+throughput of concurrent requests with and without the micro-batcher (audiolab.wav2vec2.batching).
 
 No weights can be downloaded here, so the benchmark writes a randomly initialised
 WAV2VEC2_ASR_BASE_960H (the real architecture, 94 M parameters) where the bundle's
@@ -19,7 +19,10 @@ import torch
 import torchaudio
 from gradio_client import handle_file
 
-from audiolab import asr, asr_models, batching, cache, limits
+from audiolab.core import cache, limits
+from audiolab.wav2vec2 import batching
+from audiolab.wav2vec2 import compute as w2v
+from audiolab.wav2vec2 import models as w2v_models
 from bench.common import PeakRSS, Row, measure
 from tests import signals
 
@@ -30,7 +33,7 @@ def place_random_bundle(hub: Path) -> None:
     """Write random weights of the bundle's architecture where ``get_model`` looks for them."""
     torch.hub.set_dir(str(hub))
     bundle = getattr(torchaudio.pipelines, NAME)
-    path = asr_models.bundle_checkpoint(bundle)
+    path = w2v_models.bundle_checkpoint(bundle)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     state = torchaudio.models.wav2vec2_model(**bundle._params).state_dict()
@@ -47,7 +50,7 @@ def run(client, clips) -> list[Row]:
     with tempfile.TemporaryDirectory() as hub:
         place_random_bundle(Path(hub))
         cache.CACHE.clear()
-        asr._MEMO.clear()
+        w2v._MEMO.clear()
         start = time.perf_counter()
         with PeakRSS() as mem:
             client.predict(handle_file(str(path)), NAME, 20, 2, api_name="/transcribe")
@@ -57,14 +60,14 @@ def run(client, clips) -> list[Row]:
                         note=f"RTF {seconds / cold:.1f}"))  # fmt: skip
 
         def api():
-            asr._MEMO.clear()
+            w2v._MEMO.clear()
             client.predict(handle_file(str(path)), NAME, 20, 2, api_name="/transcribe")
 
         def engine():
-            asr._MEMO.clear()
-            asr.emissions(x, rate, model_name=NAME)
+            w2v._MEMO.clear()
+            w2v.emissions(x, rate, model_name=NAME)
 
-        model = asr_models.load_model(NAME)
+        model = w2v_models.load_model(NAME)
         dev = next(model.parameters()).device
         xs = x.to(dev)
 
@@ -107,13 +110,13 @@ def max_batch(n: int, device: str):
 
 
 def concurrent_emissions(clips: list[torch.Tensor]) -> None:
-    """``asr.emissions`` of each 16 kHz clip from its own thread, all started at once (memo cleared)."""
-    asr._MEMO.clear()
+    """``w2v.emissions`` of each 16 kHz clip from its own thread, all started at once (memo cleared)."""
+    w2v._MEMO.clear()
     start = threading.Barrier(len(clips))
 
     def work(x: torch.Tensor) -> None:
         start.wait()
-        asr.emissions(x, 16_000, model_name=NAME)
+        w2v.emissions(x, 16_000, model_name=NAME)
 
     threads = [threading.Thread(target=work, args=(x,)) for x in clips]
     for t in threads:
@@ -129,7 +132,7 @@ def load_rows(device: str) -> list[Row]:
     clips = [
         (x + signals.white_noise(16_000, LOAD_SECONDS, amp=0.05, seed=k)).clamp(-1, 1) for k, x in enumerate(sweeps)
     ]
-    batcher = batching.for_model(asr_models.load_model(NAME))
+    batcher = batching.for_model(w2v_models.load_model(NAME))
     rows = []
     for k in (1, 2, 4):
         found = {}

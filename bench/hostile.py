@@ -31,7 +31,8 @@ def main() -> None:
     """Run the sweep and print/write the table."""
     from gradio_client import Client
 
-    from audiolab import asr_models, cache
+    from audiolab.core import cache
+    from audiolab.wav2vec2 import models as w2v_models
     from tests.fixtures import hostile, hostile_sweep, memory
     from tests.fixtures import wav2vec2_tiny as tiny
 
@@ -39,7 +40,7 @@ def main() -> None:
         sys.exit("needs Linux /proc/self/clear_refs")
     with tempfile.TemporaryDirectory() as tmp:
         tiny.write_hf_folder(Path(tmp) / "models" / "tiny-en", tiny.hf_model(11))
-        os.environ[asr_models.ENV_MODEL_DIR] = str(Path(tmp) / "models")
+        os.environ[w2v_models.ENV_MODEL_DIR] = str(Path(tmp) / "models")
         corpus = hostile.build(Path(tmp) / "corpus")
         import app
 

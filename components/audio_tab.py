@@ -6,8 +6,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from audiolab import io as aio
-from audiolab import limits, plots, snippets, urlfetch
+from audiolab.audio import snippets as audio_snippets
+from audiolab.core import io as aio
+from audiolab.core import limits, plots, urlfetch
 from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
@@ -87,7 +88,7 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     playable, play_rate = aio.for_playback(waveform, rate, decoded.notes)
     player = audio_file("result.wav", playable, play_rate, bits=16)
     exported = audio_file(f"result.{fmt}", waveform, rate, bits=bits)
-    code = snippets.info_snippet(Path(path).name) + "\n" + snippets.load_snippet(
+    code = audio_snippets.info_snippet(Path(path).name) + "\n" + audio_snippets.load_snippet(
         Path(path).name, frame_offset=int(frame_offset), num_frames=int(num_frames),
         target_rate=target, out_path=f"result.{fmt}",
     )  # fmt: skip

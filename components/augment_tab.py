@@ -8,9 +8,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from audiolab import augment, limits, plots, snippets_augment
-from audiolab import io as aio
-from audiolab.errors import AudioLabError
+from audiolab.augment import compute as augment
+from audiolab.augment import snippets as augment_snippets
+from audiolab.core import io as aio
+from audiolab.core import limits, plots
+from audiolab.core.errors import AudioLabError
 from components.common import audio_file, audio_input, image_file, input_path, require_audio, user_errors
 from components.i18n import register, t
 
@@ -237,7 +239,7 @@ def run(audio, chain, seed, inversion, noise_audio, rir_audio):
     r = augment.run_chain(x, decoded.sample_rate, chain, seed=seed, inversion=inversion, noise=noise, rir=rir)
     playable, play_rate = aio.for_playback(r.waveform, r.sample_rate, notes)
     n = x.shape[-1]
-    code = snippets_augment.chain_snippet(
+    code = augment_snippets.chain_snippet(
         Path(path).name, r, num_frames=-1 if n == decoded.info.num_frames else n,
         noise_path=Path(input_path(noise_audio) or "noise.wav").name,
         rir_path=Path(input_path(rir_audio) or "rir.wav").name,

@@ -20,9 +20,9 @@ import torch
 from gradio import processing_utils
 from PIL import Image
 
-from audiolab import cache
-from audiolab import io as aio
-from audiolab.errors import AudioLabError
+from audiolab.core import cache
+from audiolab.core import io as aio
+from audiolab.core.errors import AudioLabError
 
 log = logging.getLogger("audiolab.ui")
 

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from audiolab import features as ft
-from audiolab import features_plots, limits, snippets_features
-from audiolab import io as aio
-from audiolab.errors import AudioLabError
+from audiolab.core import io as aio
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
+from audiolab.features import compute as ft
+from audiolab.features import figures as features_figures
+from audiolab.features import snippets as features_snippets
 from components.common import audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
@@ -129,10 +131,10 @@ def run_feature(audio, feature, params: dict) -> tuple:
     result = ft.compute(decoded.waveform, decoded.sample_rate, feature, params)
     result.notes[:0] = decoded.notes
     return (
-        image_file(features_plots.figure(result), f"{feature}.png"),
+        image_file(features_figures.figure(result), f"{feature}.png"),
         output_file(f"{feature}.npy", ft.to_npy(result)),
         output_file(f"{feature}.pt", ft.to_pt(result)),
-        snippets_features.feature_snippet(result, Path(path).name),
+        features_snippets.feature_snippet(result, Path(path).name),
         ft.summary(result),
     )
 

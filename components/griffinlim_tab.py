@@ -6,8 +6,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from audiolab import io as aio
-from audiolab import limits, reconstruct, snippets_griffinlim
+from audiolab.core import io as aio
+from audiolab.core import limits
+from audiolab.griffinlim import compute as griffinlim
+from audiolab.griffinlim import snippets as griffinlim_snippets
 from components.common import audio_file, audio_input, image_file, require_audio, user_errors
 from components.i18n import register, t
 
@@ -72,7 +74,7 @@ def griffin_lim(
     """
     path = require_audio(audio)
     decoded = aio.decode(path, max_seconds=limits.GL_MAX_DURATION_S)
-    r = reconstruct.reconstruct(
+    r = griffinlim.reconstruct(
         decoded.waveform, decoded.sample_rate, source=source, n_fft=n_fft, win_length=win_length,
         hop_length=hop_length, power=power, n_iter=n_iter, momentum=momentum, rand_init=rand_init, seed=seed,
         length=length, n_mels=n_mels, progress=_progress_reporter(progress),
@@ -80,7 +82,7 @@ def griffin_lim(
     r.notes[:0] = decoded.notes
     against = "the InverseMelScale estimate" if r.settings.source == "mel" else "the original magnitude"
     n = r.original.shape[-1]
-    code = snippets_griffinlim.griffinlim_snippet(
+    code = griffinlim_snippets.griffinlim_snippet(
         Path(path).name, r.settings, input_samples=n, num_frames=-1 if n == decoded.info.num_frames else n
     )
     return (
@@ -88,11 +90,11 @@ def griffin_lim(
         audio_file("true_phase_inverse.wav", r.true_phase, r.sample_rate, bits="float"),
         r.report(),
         image_file(
-            reconstruct.convergence_image(r.convergence_db, title=f"Spectral convergence against {against}"),
+            griffinlim.convergence_image(r.convergence_db, title=f"Spectral convergence against {against}"),
             "convergence.png",
         ),
         image_file(
-            reconstruct.comparison_image(
+            griffinlim.comparison_image(
                 r.original_mag, r.reconstruction_mag, sample_rate=r.sample_rate, duration_s=n / r.sample_rate
             ),
             "spectrograms.png",
@@ -103,7 +105,7 @@ def griffin_lim(
 
 def _controls() -> list:
     """The parameter widgets, in the order ``griffin_lim`` takes them (after the audio)."""
-    source = gr.Radio(list(reconstruct.SOURCES), value="linear", label=t("gl_source"), elem_id="gl-source")
+    source = gr.Radio(list(griffinlim.SOURCES), value="linear", label=t("gl_source"), elem_id="gl-source")
     with gr.Row():
         n_fft = gr.Dropdown(list(limits.GL_N_FFT_CHOICES), value=1024, label=t("gl_n_fft"), elem_id="gl-n-fft")
         win = gr.Number(1024, label=t("gl_win_length"), precision=0, minimum=limits.GL_MIN_WIN_LENGTH)

@@ -22,9 +22,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from audiolab import asr_models, limits, snippets_train, train
-from audiolab import io as aio
-from audiolab.errors import AudioLabError
+from audiolab.core import io as aio
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
+from audiolab.train import compute as train
+from audiolab.train import snippets as train_snippets
+from audiolab.wav2vec2 import models as w2v_models
 from components.common import (
     audio_file,
     audio_input,
@@ -208,8 +211,8 @@ def _code_zip(clips: train.ClipSet, prepared: train.Prepared, config: train.Trai
     """The snippet and a zip holding it with the clips as the app trained on them (16 kHz mono float WAV)."""
     files = [f"clips/{i:03d}_{re.sub(r'[^A-Za-z0-9_-]+', '_', Path(name).stem)[:40]}.wav"
              for i, name in enumerate(clips.names)]  # fmt: skip
-    model = asr_models.load_model(prepared.backbone["model"]) if prepared.backbone["kind"] == "wav2vec2" else None
-    code = snippets_train.train_snippet(files, prepared, config, model=model)
+    model = w2v_models.load_model(prepared.backbone["model"]) if prepared.backbone["kind"] == "wav2vec2" else None
+    code = train_snippets.train_snippet(files, prepared, config, model=model)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("train_head.py", code)
@@ -310,7 +313,7 @@ def _model_column() -> dict:
     backbone = gr.Radio(BACKBONE_CHOICES, value="mfcc", label=t("train_backbone"), elem_id="train-backbone")
     n_mfcc = gr.Slider(*limits.TRAIN_N_MFCC_RANGE, value=train.DEFAULT_N_MFCC, step=1, label=t("train_n_mfcc"))
     with gr.Group(visible=False) as w2v_group:
-        model = gr.Dropdown([(c.label, c.name) for c in asr_models.model_choices()],
+        model = gr.Dropdown([(c.label, c.name) for c in w2v_models.model_choices()],
                             value=limits.TRAIN_W2V_DEFAULT_MODEL, label=t("train_w2v_model"), allow_custom_value=True,
                             elem_id="train-model")  # fmt: skip
         layer = gr.Slider(1, limits.W2V_MAX_LAYERS, value=limits.TRAIN_W2V_DEFAULT_LAYER, step=1,

@@ -22,9 +22,13 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from audiolab import asr, asr_models, asr_plots, cache, limits, snippets_asr
-from audiolab import io as aio
-from audiolab.errors import AudioLabError
+from audiolab.core import cache, limits
+from audiolab.core import io as aio
+from audiolab.core.errors import AudioLabError
+from audiolab.wav2vec2 import compute as w2v
+from audiolab.wav2vec2 import figures as w2v_figures
+from audiolab.wav2vec2 import models as w2v_models
+from audiolab.wav2vec2 import snippets as w2v_snippets
 from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
@@ -95,7 +99,7 @@ def on_start() -> None:
     if not os.environ.get("SPACES_ZERO_GPU"):
         return
     try:
-        asr_models.load_model(limits.W2V_DEFAULT_MODEL)
+        w2v_models.load_model(limits.W2V_DEFAULT_MODEL)
     except Exception as err:  # noqa: BLE001 - start anyway: the tab explains when used
         log.warning("wav2vec2 default model not preloaded: %s", err)
 
@@ -119,21 +123,21 @@ def _notes(*groups: list[str]) -> str:
 
 def _load(audio, model_name, chunk_s, context_s):
     """Validate cheap inputs first, then decode: ``(path, decoded)``."""
-    asr_models.check_model_name(model_name)
-    asr.check_chunking(chunk_s, context_s)
+    w2v_models.check_model_name(model_name)
+    w2v.check_chunking(chunk_s, context_s)
     path = require_audio(audio)
     return path, aio.decode(path, max_seconds=limits.W2V_MAX_DURATION_S)
 
 
 def _emissions(audio, model_name, chunk_s, context_s):
     path, decoded = _load(audio, model_name, chunk_s, context_s)
-    em = asr.emissions(decoded.waveform, decoded.sample_rate, model_name=model_name, chunk_s=chunk_s,
+    em = w2v.emissions(decoded.waveform, decoded.sample_rate, model_name=model_name, chunk_s=chunk_s,
                        context_s=context_s)  # fmt: skip
-    spans = asr.greedy_spans(em)
-    return path, decoded, em, spans, asr.transcript(spans, em.delimiter)
+    spans = w2v.greedy_spans(em)
+    return path, decoded, em, spans, w2v.transcript(spans, em.delimiter)
 
 
-def _result(em: asr.Emissions, spans: list[asr.Span], text: str) -> dict:
+def _result(em: w2v.Emissions, spans: list[w2v.Span], text: str) -> dict:
     return {
         "model": em.model, "transcript": text, "seconds_per_frame": em.seconds_per_frame,
         "duration_s": em.duration_s, "frames": em.log_probs.shape[0], "labels": list(em.labels),
@@ -149,13 +153,13 @@ def _result(em: asr.Emissions, spans: list[asr.Span], text: str) -> dict:
 def emissions(audio, model_name, chunk_s, context_s):
     """API ``emissions``: emission heatmap, transcript, emissions .npy, transcript JSON, code, notes."""
     path, decoded, em, spans, text = _emissions(audio, model_name, chunk_s, context_s)
-    model = asr_models.load_model(model_name)
+    model = w2v_models.load_model(model_name)
     return (
-        image_file(asr_plots.emission_image(em, spans, text), "emissions.png"),
+        image_file(w2v_figures.emission_image(em, spans, text), "emissions.png"),
         text,
         output_file("emissions.npy", _npy(em.log_probs.numpy())),
         _json_file("transcript.json", _result(em, spans, text)),
-        snippets_asr.emissions_code(Path(path).name, model),
+        w2v_snippets.emissions_code(Path(path).name, model),
         _notes(decoded.notes, em.notes),
     )
 
@@ -176,15 +180,15 @@ def align(audio, model_name, text, chunk_s, context_s):
     text = (text or "").strip() or recognised
     if not text:
         raise AudioLabError("Nothing was recognised in this audio: type the transcript to align.")
-    words = asr.align(em, text)
-    clean = asr.tokenize(text, em)[0]
+    words = w2v.align(em, text)
+    clean = w2v.tokenize(text, em)[0]
     cut = decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]
-    image, geometry = asr_plots.alignment_image(cut, decoded.sample_rate, words)
+    image, geometry = w2v_figures.alignment_image(cut, decoded.sample_rate, words)
     rows = [[w.text, round(w.start_s, 3), round(w.end_s, 3), round(w.score, 3)] for w in words]
     data = {"model": em.model, "transcript": clean, "words": [w.as_dict() for w in words]}
     state = {"path": path, "rate": decoded.sample_rate, "geometry": geometry,
              "words": [[w.text, w.start_s, w.end_s] for w in words]}  # fmt: skip
-    code = snippets_asr.align_code(Path(path).name, asr_models.load_model(model_name), clean)
+    code = w2v_snippets.align_code(Path(path).name, w2v_models.load_model(model_name), clean)
     return (
         image_file(image, "alignment.png"),
         rows,
@@ -200,17 +204,17 @@ def align(audio, model_name, text, chunk_s, context_s):
 def layer_features(audio, model_name, layer, chunk_s, context_s):
     """API ``layer_features``: layer heatmap, summary image, features .npy, summary dict, code, notes."""
     path, decoded = _load(audio, model_name, chunk_s, context_s)
-    lf = asr.layer_features(decoded.waveform, decoded.sample_rate, model_name=model_name, layer=layer,
+    lf = w2v.layer_features(decoded.waveform, decoded.sample_rate, model_name=model_name, layer=layer,
                             chunk_s=chunk_s, context_s=context_s)  # fmt: skip
     summary = {
         "model": lf.model, "layer": lf.layer, "layers": lf.rms.shape[0], "frames": lf.features.shape[0],
         "dim": lf.features.shape[1], "seconds_per_frame": lf.seconds_per_frame, "rms": lf.rms.tolist(),
         "similarity_to_layer": lf.similarity[lf.layer - 1].tolist(),
     }  # fmt: skip
-    code = snippets_asr.features_code(Path(path).name, asr_models.load_model(model_name), lf.layer)
+    code = w2v_snippets.features_code(Path(path).name, w2v_models.load_model(model_name), lf.layer)
     return (
-        image_file(asr_plots.layer_image(lf), f"layer{lf.layer}.png"),
-        image_file(asr_plots.layer_summary_image(lf), "layers_summary.png"),
+        image_file(w2v_figures.layer_image(lf), f"layer{lf.layer}.png"),
+        image_file(w2v_figures.layer_summary_image(lf), "layers_summary.png"),
         output_file(f"layer{lf.layer}_features.npy", _npy(lf.features.numpy())),
         summary,
         code,
@@ -237,7 +241,7 @@ def play_clicked_image(state: dict | None, evt: gr.SelectData):
     """A click on the alignment image plays the word under it."""
     if not state:
         return None
-    return play_word(state, time_s=asr_plots.click_time(evt.index[0], state["geometry"]))
+    return play_word(state, time_s=w2v_figures.click_time(evt.index[0], state["geometry"]))
 
 
 def play_selected_row(state: dict | None, evt: gr.SelectData):
@@ -247,7 +251,7 @@ def play_selected_row(state: dict | None, evt: gr.SelectData):
 
 def list_models() -> list[dict]:
     """API ``list_models``: every model offered (name, label, source, CTC head if known)."""
-    return [{"name": c.name, "label": c.label, "source": c.source, "ctc": c.ctc} for c in asr_models.model_choices()]
+    return [{"name": c.name, "label": c.label, "source": c.source, "ctc": c.ctc} for c in w2v_models.model_choices()]
 
 
 def cache_status():
@@ -259,14 +263,14 @@ def cache_status():
 
 
 def _refresh_models(current: str):
-    choices = [(c.label, c.name) for c in asr_models.model_choices()]
+    choices = [(c.label, c.name) for c in w2v_models.model_choices()]
     value = current if current in [n for _, n in choices] else limits.W2V_DEFAULT_MODEL
     return gr.update(choices=choices, value=value)
 
 
 def _layer_slider(name: str):
     try:
-        layers = asr_models.describe(name)["layers"]
+        layers = w2v_models.describe(name)["layers"]
     except Exception:  # noqa: BLE001 - unknown until loaded: keep the full range
         layers = None
     return gr.update(maximum=layers or limits.W2V_MAX_LAYERS)
@@ -281,7 +285,7 @@ def build(shared: dict) -> None:
         with gr.Column(scale=2):
             audio_in = audio_input(t("w2v_input"), "wav2vec2-input")
             with gr.Row():
-                model = gr.Dropdown([(c.label, c.name) for c in asr_models.model_choices()],
+                model = gr.Dropdown([(c.label, c.name) for c in w2v_models.model_choices()],
                                     value=limits.W2V_DEFAULT_MODEL, label=t("w2v_model"), allow_custom_value=True,
                                     scale=4, elem_id="wav2vec2-model")  # fmt: skip
                 refresh = gr.Button(t("w2v_refresh"), scale=1, size="sm", elem_id="wav2vec2-refresh")
@@ -336,7 +340,7 @@ def _wire(c: dict, shared: dict) -> None:
     state = gr.State()
     run_out = [c["emission_img"], c["text_out"], c["npy_file"], c["json_file"], c["code"], c["notes"]]
     # One pool for the events that run the CTC model; more in flight on a GPU so that the micro-batcher
-    # (audiolab.batching) gets concurrent chunks to batch. The Blocks are built at import, before
+    # (audiolab.wav2vec2.batching) gets concurrent chunks to batch. The Blocks are built at import, before
     # app.main applies --device, so this follows what the default "auto" resolves to.
     pool = {"concurrency_id": "wav2vec2", "concurrency_limit": limits.W2V_CONCURRENCY_CPU}
     if cache.resolve_device("auto").startswith("cuda"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiolab import cache
+from audiolab.core import cache
 from tests import signals
 
 

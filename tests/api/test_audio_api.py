@@ -11,7 +11,7 @@ import torchaudio.transforms as T
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from audiolab import io as aio
+from audiolab.core import io as aio
 from tests import signals
 
 

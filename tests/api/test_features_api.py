@@ -12,7 +12,7 @@ import torchaudio.transforms as T
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from audiolab import features as ft
+from audiolab.features import compute as ft
 from tests import signals
 
 SR = 16_000

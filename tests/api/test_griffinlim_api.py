@@ -11,7 +11,7 @@ import torchaudio.transforms as T
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from audiolab import limits
+from audiolab.core import limits
 from tests import signals
 
 # audio, source, n_fft, win_length, hop_length, power, n_iter, momentum, rand_init, seed, length, n_mels

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from gradio_client import handle_file
 
-from audiolab import asr, asr_models
+from audiolab.wav2vec2 import compute as w2v
+from audiolab.wav2vec2 import models as w2v_models
 from tests.fixtures import hostile, hostile_sweep, memory
 from tests.fixtures import wav2vec2_tiny as tiny
 
@@ -19,10 +20,10 @@ def tiny_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     tiny.write_hf_folder(folder / "tiny-en", tiny.hf_model(11))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(asr_models.ENV_MODEL_DIR, str(folder))
-        asr._MEMO.clear()
+        mp.setenv(w2v_models.ENV_MODEL_DIR, str(folder))
+        w2v._MEMO.clear()
         yield
-    asr._MEMO.clear()
+    w2v._MEMO.clear()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from audiolab import asr_models, train
+from audiolab.train import compute as train
+from audiolab.wav2vec2 import models as w2v_models
 from tests.fixtures import wav2vec2_tiny as tiny
 
 # backbone, model, layer, n_mfcc, epochs, lr, momentum, batch_size, test_fraction, seed
@@ -101,14 +102,14 @@ def test_a_frozen_wav2vec2_backbone_trains_a_head_and_a_missing_model_is_a_clear
                                                                                           monkeypatch):  # fmt: skip
     client, files, labels, *_ = session
     tiny.write_hf_folder(tmp_path / "models" / "tiny-train", tiny.hf_model(2))
-    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
+    monkeypatch.setenv(w2v_models.ENV_MODEL_DIR, str(tmp_path / "models"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
-    monkeypatch.setenv(asr_models.ENV_OFFLINE, "1")
+    monkeypatch.setenv(w2v_models.ENV_OFFLINE, "1")
     picked = [handle_file(f) for f in files[::4]]
     some = json.dumps(labels[::4])
     settings = ["wav2vec2", "local:tiny-train", 2, *SETTINGS[3:]]
     _, _, _, results, _, _, _, code = client.predict(picked, some, *settings, api_name="/train_head")
-    model = asr_models.load_model("local:tiny-train")
+    model = w2v_models.load_model("local:tiny-train")
     assert results["frozen_parameters"] == sum(p.numel() for p in model.parameters()) > 20_000
     assert results["trainable_parameters"] == (32 + 1) * 3 and results["backbone"]["layer"] == 2
     assert "extract_features(waveform, num_layers=2)" in code and results["backbone_parameters_with_grad"] == []

@@ -12,7 +12,9 @@ import torchaudio.functional as F
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from audiolab import asr, asr_models, cache
+from audiolab.core import cache
+from audiolab.wav2vec2 import compute as w2v
+from audiolab.wav2vec2 import models as w2v_models
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
 
@@ -23,10 +25,10 @@ MODEL = "local:tiny-en"
 def tiny_en(tmp_path, monkeypatch):
     """``local:tiny-en`` in ``AUDIOLAB_MODEL_DIR`` (the server runs in this process); returns the
     reference torchaudio model with the same weights."""
-    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
+    monkeypatch.setenv(w2v_models.ENV_MODEL_DIR, str(tmp_path / "models"))
     model = tiny.hf_model(11)
     tiny.write_hf_folder(tmp_path / "models" / "tiny-en", model)
-    asr._MEMO.clear()
+    w2v._MEMO.clear()
     return model
 
 
@@ -102,7 +104,7 @@ def test_models_and_cache_status_are_listed(client, tiny_en, clip):
 
 def test_a_missing_model_gets_a_clear_message_and_the_app_keeps_serving(client, tiny_en, clip, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
-    monkeypatch.setenv(asr_models.ENV_OFFLINE, "1")
+    monkeypatch.setenv(w2v_models.ENV_OFFLINE, "1")
     cache.CACHE.clear()
     audio = handle_file(str(clip[0]))
     with pytest.raises(AppError, match=r"WAV2VEC2_ASR_BASE_960H is not available.*torch hub cache .*empty_torch_home"):

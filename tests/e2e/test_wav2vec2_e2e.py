@@ -7,13 +7,13 @@ import re
 
 from playwright.sync_api import expect
 
-from audiolab import asr_models
+from audiolab.wav2vec2 import models as w2v_models
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
 
 
 def test_a_tiny_model_shows_its_emission_heatmap_transcript_and_playable_words(page, tmp_path, monkeypatch):
-    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
+    monkeypatch.setenv(w2v_models.ENV_MODEL_DIR, str(tmp_path / "models"))
     tiny.write_hf_folder(tmp_path / "models" / "tiny-en", tiny.hf_model(11))
     path = signals.write(tmp_path / "speechless.wav", signals.chirp(120, 3000, 16_000, 2.5), 16_000)
 

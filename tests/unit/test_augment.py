@@ -9,10 +9,10 @@ import torch
 import torchaudio.functional as F
 import torchaudio.transforms as T
 
-from audiolab import augment as A
-from audiolab import io as aio
-from audiolab import limits
-from audiolab.errors import AudioLabError
+from audiolab.augment import compute as A
+from audiolab.core import io as aio
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
 from tests import signals
 
 SR = 16_000

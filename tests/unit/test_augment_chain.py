@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from audiolab import augment as A
-from audiolab import limits
-from audiolab.deadline import Deadline
-from audiolab.errors import AudioLabError
+from audiolab.augment import compute as A
+from audiolab.core import limits
+from audiolab.core.deadline import Deadline
+from audiolab.core.errors import AudioLabError
 from components import augment_tab
 from tests import signals
 from tests.fixtures import memory

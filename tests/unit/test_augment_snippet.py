@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiolab import augment as A
-from audiolab import io as aio
-from audiolab.snippets_augment import chain_snippet
+from audiolab.augment import compute as A
+from audiolab.augment.snippets import chain_snippet
+from audiolab.core import io as aio
 from tests import signals
 
 SR = 16_000

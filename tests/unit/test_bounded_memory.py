@@ -10,8 +10,9 @@ import torchaudio.functional as F
 import torchaudio.transforms as T
 from torchcodec.decoders import AudioDecoder
 
-from audiolab import augment, limits, plots
-from audiolab import io as aio
+from audiolab.augment import compute as augment
+from audiolab.core import io as aio
+from audiolab.core import limits, plots
 from tests import signals
 from tests.fixtures import memory
 

@@ -9,8 +9,8 @@ import time
 import pytest
 import torch
 
-from audiolab import cache
-from audiolab.cache import ResourceCache
+from audiolab.core import cache
+from audiolab.core.cache import ResourceCache
 
 
 def tensor_of(nbytes: int) -> torch.Tensor:

@@ -10,8 +10,8 @@ import soundfile as sf
 import torch
 from gradio import processing_utils
 
-from audiolab import cache
-from audiolab.errors import AudioLabError
+from audiolab.core import cache
+from audiolab.core.errors import AudioLabError
 from components.common import streamed, user_errors
 from tests import signals
 

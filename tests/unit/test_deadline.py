@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from audiolab.deadline import Deadline
-from audiolab.errors import AudioLabError
+from audiolab.core.deadline import Deadline
+from audiolab.core.errors import AudioLabError
 
 
 def test_a_deadline_passes_within_budget_and_stops_after_it():

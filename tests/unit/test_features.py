@@ -10,8 +10,8 @@ import torch
 import torchaudio.functional as F
 import torchaudio.transforms as T
 
-from audiolab import cache
-from audiolab import features as ft
+from audiolab.core import cache
+from audiolab.features import compute as ft
 from tests import signals
 
 SR = 16_000

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from audiolab import features as ft
-from audiolab import features_plots, limits, render
-from audiolab.errors import AudioLabError
+from audiolab.core import limits, render
+from audiolab.core.errors import AudioLabError
+from audiolab.features import compute as ft
+from audiolab.features import figures as features_figures
 from tests import signals
 
 SR = 16_000
@@ -139,9 +140,9 @@ def test_summary_numbers_match_the_tensor(tone):
 def test_every_feature_has_a_figure_drawn_in_milliseconds(feature):
     x = torch.cat([signals.chirp(200, 3000, SR, 2.0), signals.sine(300, SR, 2.0)])
     result = ft.compute(x, SR, feature)
-    features_plots.figure(result)  # warm the view transforms
+    features_figures.figure(result)  # warm the view transforms
     start = time.perf_counter()
-    image = features_plots.figure(result)
+    image = features_figures.figure(result)
     elapsed = time.perf_counter() - start
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[1] == render.WIDTH
     assert elapsed < 0.5, f"{feature}: {elapsed:.3f} s"
@@ -150,9 +151,9 @@ def test_every_feature_has_a_figure_drawn_in_milliseconds(feature):
 def test_overlay_draws_the_line_at_the_value():
     maps = np.zeros((1, 10, 100), dtype=np.float32)
     extent = (0.0, 1.0, 0.0, 1000.0)
-    image = features_plots.plots.heatmap_image(maps, extent=extent, title="t", ylabel="Hz", colorbar_label="dB")
-    drawn = features_plots.overlay(image, extent, [(np.array([0.0, 1.0]), np.array([250.0, 250.0]))], "#00ff00")
-    x0, y0, x1, y1 = features_plots._row_box(0)
+    image = features_figures.plots.heatmap_image(maps, extent=extent, title="t", ylabel="Hz", colorbar_label="dB")
+    drawn = features_figures.overlay(image, extent, [(np.array([0.0, 1.0]), np.array([250.0, 250.0]))], "#00ff00")
+    x0, y0, x1, y1 = features_figures._row_box(0)
     row = round(y1 - 0.25 * (y1 - y0))
     column = drawn[row - 2 : row + 3, (x0 + x1) // 2]
     assert any(tuple(px) == (0, 255, 0) for px in column)

@@ -12,7 +12,7 @@ import scipy.signal
 import torch
 import torchaudio.functional as F
 
-from audiolab import features as ft
+from audiolab.features import compute as ft
 
 SR = 16_000
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiolab import features as ft
-from audiolab import io as aio
-from audiolab import limits, snippets_features
+from audiolab.core import io as aio
+from audiolab.core import limits
+from audiolab.features import compute as ft
+from audiolab.features import snippets as features_snippets
 from tests import signals
 
 SR = 16_000
@@ -52,7 +53,7 @@ def run_snippet(code: str) -> torch.Tensor:
 def test_snippet_gives_the_same_tensor_as_the_tab(clip, feature, params):
     path, decoded = clip
     result = ft.compute(decoded.waveform, decoded.sample_rate, feature, params)
-    got = run_snippet(snippets_features.feature_snippet(result, str(path)))
+    got = run_snippet(features_snippets.feature_snippet(result, str(path)))
     assert got.shape == result.tensor.shape and got.dtype == result.tensor.dtype
     if feature == "cmn" and params.get("norm_vars"):
         # torchaudio's float32 running variance (E[x^2] - E[x]^2 with MFCC c0 near -370) loses
@@ -68,6 +69,6 @@ def test_snippet_of_a_cut_clip_loads_only_the_analysed_frames(clip, monkeypatch)
     path, decoded = clip
     monkeypatch.setattr(limits, "FEAT_MAX_DURATION_S", 0.75)
     result = ft.compute(decoded.waveform, decoded.sample_rate, "mfcc", {"sample_rate": 8000})
-    code = snippets_features.feature_snippet(result, str(path))
+    code = features_snippets.feature_snippet(result, str(path))
     assert "num_frames=12000" in code and "T.Resample(16000, 8000)" in code
     torch.testing.assert_close(run_snippet(code), result.tensor, rtol=0, atol=0)

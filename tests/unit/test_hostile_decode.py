@@ -12,8 +12,8 @@ from tests.fixtures import hostile
 
 MEASURE = """
 import json, resource, sys, time
-from audiolab import io as aio
-from audiolab.errors import AudioLabError
+from audiolab.core import io as aio
+from audiolab.core.errors import AudioLabError
 corpus = json.loads(sys.argv[1])
 aio.decode(corpus["pcm24.wav"][0])  # warm up: imports, first allocations
 results = {}

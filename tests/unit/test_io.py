@@ -12,9 +12,9 @@ import torch
 import torchaudio
 import torchaudio.transforms as T
 
-from audiolab import io as aio
-from audiolab import limits
-from audiolab.errors import AudioLabError
+from audiolab.core import io as aio
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
 from tests import signals
 
 
@@ -187,7 +187,7 @@ def test_a_one_hour_silent_flac_decodes_in_bounded_memory(tmp_path):
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3600", "-c:a", "flac", str(path))
     assert path.stat().st_size < 2 * 2**20
     code = (
-        "import resource, sys; from audiolab import io as aio\n"
+        "import resource, sys; from audiolab.core import io as aio\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"d = aio.decode({str(path)!r})\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"

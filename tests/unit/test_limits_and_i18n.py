@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from audiolab import limits
-from audiolab.errors import AudioLabError
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, 11, "abc", None, True])

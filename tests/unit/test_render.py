@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiolab import plots, render
+from audiolab.core import plots, render
 from tests import signals
 
 

@@ -10,8 +10,9 @@ import torch
 import torchaudio.transforms as T
 from torch import nn
 
-from audiolab import limits, train
-from audiolab.errors import AudioLabError
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
+from audiolab.train import compute as train
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiolab import asr_models, snippets_train, train
+from audiolab.train import compute as train
+from audiolab.train import snippets as train_snippets
+from audiolab.wav2vec2 import models as w2v_models
 from tests import signals
 from tests.fixtures import wav2vec2_tiny as tiny
 
@@ -41,7 +43,7 @@ def test_the_mfcc_snippet_gives_the_apps_loss_curve_head_and_confusion(tmp_path,
     config = train.TrainConfig(epochs=12, lr=0.02, momentum=0.8, batch_size=5, test_fraction=0.3, seed=9)
     prepared = train.prepare(clips, train.mfcc_backbone(n_mfcc=16), config)
     result = train.train_head(prepared, config)
-    code = snippets_train.train_snippet(write_clips(clips, tmp_path), prepared, config)
+    code = train_snippets.train_snippet(write_clips(clips, tmp_path), prepared, config)
     assert "nn.Linear(features.shape[1], len(labels))" in code and "torch.inference_mode()" in code
     assert "optim.SGD(fc.parameters(), lr=0.02, momentum=0.8)" in code
     ns = run(code)
@@ -51,18 +53,18 @@ def test_the_mfcc_snippet_gives_the_apps_loss_curve_head_and_confusion(tmp_path,
     torch.testing.assert_close(torch.tensor(list(probs.values())), expected, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.usefixtures("fresh_asr_cache")
+@pytest.mark.usefixtures("fresh_wav2vec2_cache")
 def test_the_wav2vec2_snippet_freezes_the_model_and_gives_the_apps_loss_curve(tmp_path, monkeypatch):
     tiny.write_hf_folder(tmp_path / "models" / "tiny", tiny.hf_model(4), normalize=True)
-    monkeypatch.setenv(asr_models.ENV_MODEL_DIR, str(tmp_path / "models"))
+    monkeypatch.setenv(w2v_models.ENV_MODEL_DIR, str(tmp_path / "models"))
     monkeypatch.chdir(tmp_path)
     clips = train.builtin_set(seed=0, per_label=3)
     config = train.TrainConfig(epochs=6, seed=1)
     backbone_config = train.backbone_config("wav2vec2", model="local:tiny", layer=2)
     prepared = train.prepare(clips, train.load_backbone(backbone_config), config)
     result = train.train_head(prepared, config)
-    model = asr_models.load_model("local:tiny")
-    code = snippets_train.train_snippet(write_clips(clips, tmp_path), prepared, config, model=model)
+    model = w2v_models.load_model("local:tiny")
+    code = train_snippets.train_snippet(write_clips(clips, tmp_path), prepared, config, model=model)
     assert "p.requires_grad = False" in code and "extract_features(waveform, num_layers=2)" in code
     ns = run(code)
     assert ns["frozen"] == prepared.frozen_parameters > 0

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from audiolab import limits, urlfetch
-from audiolab.errors import AudioLabError
+from audiolab.core import limits, urlfetch
+from audiolab.core.errors import AudioLabError
 
 LOOPBACK_ONLY = ipaddress.ip_address("127.0.0.1").__eq__
 

@@ -1,0 +1,1 @@
+"""The Augment tab: augmentation ops and seeded chains (``compute``) and code snippets."""

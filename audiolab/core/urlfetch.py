@@ -1,0 +1,134 @@
+"""Download audio from an http(s) URL safely (the seed streams audio from a URL).
+
+Our code downloads the bytes and the decoder reads them from memory: a URL is never
+handed to FFmpeg, which would also follow ``file:``/``concat:`` and hang on slow servers.
+Every hop (up to ``URL_MAX_REDIRECTS`` redirects) is resolved and each address checked
+before connecting, and the connection goes to the checked address (no DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
+
+from audiolab.core import limits
+from audiolab.core.errors import AudioLabError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True for a globally routable unicast address (not loopback/private/link-local/...)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (
+        ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_private
+    )
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise AudioLabError(f"Could not resolve the host name {host!r}.") from None
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def _checked_address(url: str, address_ok: Callable[[IPAddress], bool]) -> tuple:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise AudioLabError(f"Only http:// and https:// URLs can be loaded, not {parts.scheme or 'this'!r}.")
+    if not parts.hostname:
+        raise AudioLabError("The URL has no host name.")
+    if parts.username or parts.password:
+        raise AudioLabError("URLs with a user name or password are not allowed.")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = _resolve(parts.hostname, port)
+    refused = [ip for ip in addresses if not address_ok(ip)]
+    if refused or not addresses:
+        raise AudioLabError(
+            f"Refusing to load from {parts.hostname}: it resolves to a private, local or "
+            f"reserved address ({refused[0] if refused else 'none'})."
+        )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port, str(addresses[0]), path
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a pre-checked IP address while sending the real Host header."""
+
+    def __init__(self, host: str, ip: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._ip = ip
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a pre-checked IP address, verifying the certificate for the host name."""
+
+    def __init__(self, host: str, ip: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._ip = ip
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _read_capped(response: http.client.HTTPResponse, deadline: float, cap: int) -> bytes:
+    declared = response.getheader("Content-Length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise AudioLabError(
+            f"The file at that URL is {int(declared) / 2**20:.1f} MB; the limit is {cap / 2**20:.0f} MB."
+        )
+    chunks, total = [], 0
+    while chunk := response.read(64 * 1024):
+        total += len(chunk)
+        if total > cap:
+            raise AudioLabError(f"The download exceeded the {cap / 2**20:.0f} MB limit.")
+        if time.monotonic() > deadline:
+            raise AudioLabError(f"The download took longer than {limits.URL_TOTAL_TIMEOUT_S:.0f} s.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch_url(url: str, *, address_ok: Callable[[IPAddress], bool] = is_public_address) -> bytes:
+    """Download ``url`` (http/https) with redirects, timeouts and a size cap; returns bytes.
+
+    ``address_ok`` decides which resolved addresses may be contacted (tests widen it to
+    loopback); the default allows only public addresses.
+    """
+    url = (url or "").strip()
+    if not url:
+        raise AudioLabError("Please enter a URL.")
+    deadline = time.monotonic() + limits.URL_TOTAL_TIMEOUT_S
+    for _ in range(limits.URL_MAX_REDIRECTS + 1):
+        scheme, host, port, ip, path = _checked_address(url, address_ok)
+        cls = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+        conn = cls(host, ip, port, timeout=limits.URL_CONNECT_TIMEOUT_S)
+        try:
+            conn.request("GET", path, headers={"User-Agent": "TorchAudioLab/1.0", "Accept": "audio/*,*/*"})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise AudioLabError("The server sent a redirect without a location.")
+                url = urljoin(url, location)
+                continue
+            if response.status != 200:
+                raise AudioLabError(f"The server answered HTTP {response.status} {response.reason}.")
+            return _read_capped(response, deadline, limits.MAX_FILE_BYTES)
+        except TimeoutError:
+            raise AudioLabError("The server did not answer in time.") from None
+        except (OSError, http.client.HTTPException) as err:
+            raise AudioLabError(f"Could not download the URL: {err.__class__.__name__}.") from None
+        finally:
+            conn.close()
+    raise AudioLabError(f"Too many redirects (more than {limits.URL_MAX_REDIRECTS}).")

@@ -1,0 +1,1 @@
+"""The Features tab: every torchaudio feature (``compute``), its figures and code snippets."""
