@@ -1,8 +1,23 @@
 """The engine's one exception family: messages written for the person using the app."""
 
+from __future__ import annotations
+
 
 class AudioLabError(ValueError):
-    """Bad input or parameters; ``str(err)`` is shown to the user as is."""
+    """Bad input or parameters; the message is shown to the user as is.
+
+    ``str(err)`` is the English message; ``zh`` the same message in Simplified Chinese
+    (the UI picks by the browser's language, see :meth:`text`)."""
+
+    def __init__(self, message: str, *, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+    def text(self, language: str = "en") -> str:
+        """The message in ``language`` (``"zh"``, ``"zh-CN"``, ... or anything else for English)."""
+        if self.zh and language.lower().startswith("zh"):
+            return self.zh
+        return str(self)
 
 
 class ModelUnavailableError(AudioLabError):
