@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import ipaddress
 import threading
+import time
 
 import pytest
 
@@ -78,7 +79,9 @@ def test_http_errors_are_reported(server):
     "url",
     ["http://127.0.0.1/x.wav", "http://localhost/x.wav", "http://10.1.2.3/x", "http://192.168.0.1/x",
      "http://169.254.169.254/latest/meta-data", "http://[::1]/x", "http://0.0.0.0/x", "http://224.0.0.1/x",
-     "http://[::ffff:127.0.0.1]/x"],
+     "http://[::ffff:127.0.0.1]/x", "http://[2002:7f00:1::]/x", "http://[2002:a00:1::1]/x",
+     "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x", "http://[64:ff9b::7f00:1]/x", "http://[64:ff9b:1::a9fe:a9fe]/x",
+     "http://[::127.0.0.1]/x", "http://[::ffff:0:7f00:1]/x", "http://[fe80::1]/x", "http://[fc00::1]/x"],
 )  # fmt: skip
 def test_private_and_local_addresses_are_refused_by_default(url):
     with pytest.raises(AudioLabError, match="private, local or reserved"):
@@ -94,3 +97,65 @@ def test_only_http_and_https_urls_are_accepted(url):
 def test_public_addresses_pass_the_check():
     assert urlfetch.is_public_address(ipaddress.ip_address("93.184.215.14"))
     assert not urlfetch.is_public_address(ipaddress.ip_address("100.64.0.1"))  # carrier-grade NAT
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:7f00:1::", "2002:808:808::", "2001:0:4136:e378:8000:63bf:80ff:fffe", "64:ff9b::808:808",
+     "64:ff9b:1::808:808", "::8.8.8.8", "::ffff:0:808:808"],
+)  # fmt: skip
+def test_ipv6_forms_that_embed_an_ipv4_address_are_refused(address):
+    """6to4, Teredo, NAT64, IPv4-compatible and -translated forms reach an IPv4 host through a relay:
+    refused even when it is public (the relay decides where they go)."""
+    assert not urlfetch.is_public_address(ipaddress.ip_address(address))
+
+
+def test_a_public_ipv6_address_and_a_mapped_public_ipv4_address_pass():
+    assert urlfetch.is_public_address(ipaddress.ip_address("2606:4700:4700::1111"))
+    assert urlfetch.is_public_address(ipaddress.ip_address("::ffff:93.184.215.14"))
+
+
+class Dripper(http.server.BaseHTTPRequestHandler):
+    """Sends one byte every ``interval`` seconds: of the status line and headers (``/header``),
+    or of a body announced as 1000 bytes long (``/body``)."""
+
+    interval = 0.5
+
+    def do_GET(self):
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+        if self.path == "/body":
+            self.wfile.write(head)
+            self.wfile.flush()
+            head = bytes(1000)
+        for byte in head:
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def dripping_server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Dripper)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("path", ["/header", "/body"])
+def test_a_slow_sender_is_cut_at_the_wall_clock_deadline(dripping_server, monkeypatch, path):
+    """A byte every 0.5 s never trips a per-read timeout (2 s here); the total limit (3 s) still ends it."""
+    monkeypatch.setattr(limits, "URL_TOTAL_TIMEOUT_S", 3.0)
+    monkeypatch.setattr(limits, "URL_CONNECT_TIMEOUT_S", 2.0)
+    start = time.monotonic()
+    with pytest.raises(AudioLabError, match="took longer than 3 s") as err:
+        urlfetch.fetch_url(f"{dripping_server}{path}", address_ok=LOOPBACK_ONLY)
+    elapsed = time.monotonic() - start
+    assert 3.0 <= elapsed < 10.0  # the deadline itself, not a speed check: without it this runs 20 s or 500 s
+    assert "3 秒" in err.value.zh
