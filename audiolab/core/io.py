@@ -106,6 +106,11 @@ def read_source(source: Source) -> bytes | str:
     return bytes(source) if isinstance(source, bytearray) else source
 
 
+def _size(source: bytes | str) -> int:
+    """Size of the file (path or bytes) in bytes."""
+    return len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+
+
 def _head(source: bytes | str, n: int = 16) -> bytes:
     if isinstance(source, bytes):
         return source[:n]
@@ -194,6 +199,8 @@ def _info_from(source: bytes | str, decoder, sfinfo) -> AudioInfo:
         encoding = _SF_ENCODING.get(sfinfo.subtype, encoding)
     if encoding == "FLAC" or codec == "flac":
         encoding = "FLAC"
+    if not bit_rate and duration > 0:  # the container does not say (FLAC, WAV): the average over the file
+        bit_rate = round(_size(source) * 8 / duration)
     return AudioInfo(rate, frames, channels, bits, encoding, codec, container, duration, bit_rate)
 
 
@@ -222,7 +229,7 @@ def info(source: Source) -> AudioInfo:
     Replaces ``torchaudio.info`` (removed in torchaudio 2.9): ``sample_rate`` (Hz),
     ``num_frames``, ``num_channels``, ``bits_per_sample`` (0 for lossy codecs),
     ``encoding`` (``PCM_S``, ``PCM_F``, ``FLAC``, ``MP3``, ``VORBIS``, ...), plus ``codec``,
-    ``container``, ``duration_s`` and ``bit_rate`` (bit/s, 0 if unknown).
+    ``container``, ``duration_s`` and ``bit_rate`` (bit/s: the container's, else file size x 8 / duration).
     """
     data, decoder, sfinfo = _open(source)
     return _info_from(data, decoder, sfinfo)
@@ -269,8 +276,7 @@ def decode(
         raise AudioLabError("Could not decode the audio: the file is corrupt or truncated.")
     if waveform.shape[-1] == 0:
         raise AudioLabError("The file has no audio samples (0 frames) in the requested range.")
-    longer = meta.duration_s - frame_offset / meta.sample_rate > (cap + meta.sample_rate // 2) / meta.sample_rate
-    if (num_frames < 0 or num_frames > cap) and (longer or waveform.shape[-1] >= cap):
+    if (num_frames < 0 or num_frames > cap) and _was_cut(meta, sfinfo, frame_offset, cap, waveform.shape[-1]):
         seconds, samples = limits.decode_bounds(max_seconds, max_samples)
         notes.append(
             f"Only the first {cap / meta.sample_rate:.3g} s were loaded "
@@ -278,6 +284,19 @@ def decode(
         )
     waveform = sanitize(waveform, notes)
     return Decoded(waveform, meta.sample_rate, meta, frame_offset, notes)
+
+
+def _was_cut(meta: AudioInfo, sfinfo, frame_offset: int, cap: int, decoded: int) -> bool:
+    """Whether the audio after ``frame_offset`` holds more than the ``cap`` frames decoded.
+
+    With an exact frame count in the header (WAV, FLAC, ...) that is a comparison; with a duration
+    estimated from the header (MP3, ...) only more than half a second beyond the cap counts; with
+    no length at all, a decode that filled the cap counts."""
+    if sfinfo is not None and 0 < sfinfo.frames < 2**40 and sfinfo.samplerate == meta.sample_rate:
+        return meta.num_frames - frame_offset > cap
+    if meta.duration_s > 0:
+        return meta.duration_s * meta.sample_rate - frame_offset > cap + meta.sample_rate // 2
+    return decoded >= cap
 
 
 def _decode_torchcodec(decoder, rate: int, offset: int, frames: int) -> torch.Tensor | None:
