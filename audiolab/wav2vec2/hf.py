@@ -2,8 +2,9 @@
 
 ``torchaudio.models.wav2vec2.utils.import_huggingface_model`` needs a live ``transformers``
 model object; this module does the same conversion from the files themselves
-(``config.json``, ``vocab.json``, ``model.safetensors``/``pytorch_model.bin``,
-``preprocessor_config.json``), with the parameter and key mapping taken from that function.
+(``config.json``, ``vocab.json``, ``model.safetensors``/``pytorch_model.bin``, and the feature
+extractor's settings from ``processor_config.json`` or ``preprocessor_config.json``), with the
+parameter and key mapping taken from that function.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def build_model(files: dict[str, Path]) -> tuple[torch.nn.Module, dict]:
     """Build the torchaudio model from HF files; returns ``(model, meta)``.
 
     ``files`` maps ``"config.json"``, ``"weights"`` and optionally ``"vocab.json"``,
-    ``"preprocessor_config.json"``, ``"tokenizer_config.json"`` to paths. ``meta`` holds
+    ``"processor_config.json"``, ``"preprocessor_config.json"``, ``"tokenizer_config.json"`` to paths. ``meta`` holds
     ``params``, ``labels`` (or ``None``), ``blank``, ``delimiter``, ``sample_rate``, ``normalize_eps``.
     """
     config = read_json(files["config.json"])
@@ -164,8 +165,22 @@ def build_model(files: dict[str, Path]) -> tuple[torch.nn.Module, dict]:
     return model.eval(), _meta(config, files, params, outputs)
 
 
+def feature_extractor_settings(files: dict[str, Path]) -> dict:
+    """The feature extractor's settings (``sampling_rate``, ``do_normalize``, ...); ``{}`` when absent.
+
+    transformers 5 saves them as the ``"feature_extractor"`` section of ``processor_config.json``
+    and writes no ``preprocessor_config.json``; older versions wrote only the latter. When a
+    folder has both, the newer layout wins (a re-saved checkpoint may keep a stale old file).
+    """
+    if files.get("processor_config.json"):
+        section = read_json(files["processor_config.json"]).get("feature_extractor")
+        if isinstance(section, dict):
+            return section
+    return read_json(files["preprocessor_config.json"]) if files.get("preprocessor_config.json") else {}
+
+
 def _meta(config: dict, files: dict[str, Path], params: dict, outputs: int | None) -> dict:
-    pre = read_json(files["preprocessor_config.json"]) if files.get("preprocessor_config.json") else {}
+    pre = feature_extractor_settings(files)
     tok = read_json(files["tokenizer_config.json"]) if files.get("tokenizer_config.json") else {}
     labels = None
     if outputs is not None:

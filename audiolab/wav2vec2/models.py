@@ -261,7 +261,7 @@ def load_bundle(name: str) -> W2VModel:
 
 # --- Hugging Face Hub and local folders ------------------------------------------------------
 
-HF_OPTIONAL = ("vocab.json", "preprocessor_config.json", "tokenizer_config.json")
+HF_OPTIONAL = ("vocab.json", "processor_config.json", "preprocessor_config.json", "tokenizer_config.json")
 
 
 def hf_cache_dir() -> str:

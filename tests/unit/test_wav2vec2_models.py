@@ -63,6 +63,28 @@ def test_an_hf_layout_checkpoint_gives_the_logits_of_the_torchaudio_model_with_t
     assert loaded.normalize_eps == w2v_hf.HF_EPS and loaded.sample_rate == 16_000
 
 
+@pytest.mark.parametrize("layout", ["preprocessor", "processor"])
+def test_feature_extractor_settings_are_read_from_either_config_layout(model_dir, layout):
+    # settings unlike the app's defaults (16 kHz, normalised): a fallback to them would show
+    reference = tiny.hf_model(4)
+    folder = tiny.write_hf_folder(model_dir / "m", reference, normalize=False, sampling_rate=8_000, layout=layout)
+    assert (folder / "processor_config.json").is_file() == (layout == "processor")
+    assert (folder / "preprocessor_config.json").is_file() == (layout == "preprocessor")
+    loaded = w2v_models.load_model("local:m")
+    assert loaded.sample_rate == 8_000 and loaded.normalize_eps is None
+    x = 0.3 * signals.chirp(seconds=1.0, sample_rate=8_000)  # already at the model's rate: no resampling
+    emission = w2v.emissions(x, 8_000, model_name="local:m").log_probs
+    torch.testing.assert_close(emission, tiny.reference_log_probs(reference, x), atol=1e-5, rtol=0)
+
+
+def test_the_newer_processor_config_wins_when_a_folder_has_both(tmp_path):
+    folder = tiny.write_hf_folder(tmp_path / "m", tiny.hf_model(), normalize=True, sampling_rate=16_000)
+    fe = {"do_normalize": False, "sampling_rate": 8_000}
+    (folder / "processor_config.json").write_text(json.dumps({"feature_extractor": fe}))
+    loaded = w2v_models.load_local("local:m", folder)
+    assert loaded.sample_rate == 8_000 and loaded.normalize_eps is None
+
+
 def test_hf_key_mapping_follows_torchaudios_importer_names():
     assert w2v_hf.rename_key("wav2vec2.encoder.layers.3.attention.k_proj.weight") == (
         "encoder.transformer.layers.3.attention.k_proj.weight"
