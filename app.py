@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from audiolab.core import cache, limits
-from components import audio_tab, augment_tab, features_tab, griffinlim_tab, train_tab, wav2vec2_tab
+from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, wav2vec2_tab
 from components.i18n import build_i18n, t
 
 QUEUE_MAX_SIZE = 16  # waiting requests beyond this get a "queue is full, try again" answer
@@ -58,6 +58,7 @@ def launch_kwargs() -> dict:
         "show_error": False,
         "i18n": build_i18n(),
         "ssr_mode": False,
+        "app_kwargs": storage.app_kwargs(),  # disk budget on uploads; stale files of earlier runs swept at start
     }
 
 

@@ -7,8 +7,6 @@ import functools
 import io
 import json
 import logging
-import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +21,11 @@ from PIL import Image
 from audiolab.core import cache
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError
+from components import storage
 
 log = logging.getLogger("audiolab.ui")
 
-OUTPUT_DIR = Path(tempfile.gettempdir()) / "torchaudio-lab"
-OUTPUT_MAX_AGE_S = 3600.0
+OUTPUT_DIR = storage.OUTPUT_DIR  # result files, kept within the disk budget by components.storage
 
 
 class _CudaOutOfMemory(Exception):
@@ -38,7 +36,8 @@ def _translated(call: Callable, name: str):
     """``call()``, with engine errors as ``gr.Error`` and anything unexpected logged (under the
     handler's ``name``) and hidden."""
     try:
-        return call()
+        with storage.removed_on_failure():  # a failed request leaves none of its result files behind
+            return call()
     except gr.Error:
         raise
     except AudioLabError as err:
@@ -135,51 +134,43 @@ def audio_is_playable(path: str) -> bool:
 processing_utils.audio_is_playable = audio_is_playable  # gr.Audio looks it up on the module at each call
 
 
-_last_sweep = 0.0
-SWEEP_EVERY_S = 60.0
-
-
-def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S) -> None:
-    """Delete result files older than ``max_age_s`` seconds (at most once a minute)."""
-    global _last_sweep
-    now = time.monotonic()
-    if now - _last_sweep < SWEEP_EVERY_S:
-        return
-    _last_sweep = now
-    if not OUTPUT_DIR.is_dir():
-        return
-    cutoff = time.time() - max_age_s
-    for path in OUTPUT_DIR.glob("*/*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                path.parent.rmdir()
-        except OSError:
-            pass
-
-
 def fresh_path(name: str) -> Path:
     """``name`` inside a new folder of the output directory (old results swept first)."""
-    sweep_outputs()
+    storage.sweep_old_now_and_then()
     folder = OUTPUT_DIR / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
 
 def output_file(name: str, data: bytes) -> str:
-    """Write ``data`` to a fresh folder as ``name`` and return its path (old ones swept)."""
-    path = fresh_path(name)
-    path.write_bytes(data)
+    """Write ``data`` to a fresh folder as ``name`` and return its path (within the disk budget)."""
+    with storage.writing(fresh_path(name), 2 * len(data)) as path:  # 2x: Gradio keeps a copy in its cache
+        path.write_bytes(data)
     return str(path)
+
+
+def encoded_size_bound(waveform: torch.Tensor, sample_rate: int, fmt: str, bits: int | str = 16) -> int:
+    """Bytes an encoded ``(channel, time)`` waveform takes at most: PCM size for WAV/FLAC, 320 kbit/s
+    per channel pair for MP3/OGG, plus 64 KiB of headers."""
+    channels, frames = waveform.shape[0], waveform.shape[-1]
+    if fmt in ("wav", "flac"):
+        per_sample = 4 if bits == "float" else int(bits) // 8
+        return channels * frames * per_sample + 65_536
+    return int(frames / sample_rate * 40_000 * max(1, (channels + 1) // 2)) + 65_536
 
 
 def audio_file(name: str, waveform: torch.Tensor, sample_rate: int, **kwargs) -> str:
     """Encode audio straight into a fresh folder as ``name`` (format from its suffix); returns the path.
 
     ``kwargs`` go to :func:`audiolab.io.encode_into` (``bits``, ``bit_rate``). Writing to the
-    file in blocks keeps long results from being held in memory twice as bytes.
+    file in blocks keeps long results from being held in memory twice as bytes. The disk budget
+    is checked first (for the file and Gradio's copy of it); a failed write leaves no partial file.
     """
-    return str(aio.save(fresh_path(name), waveform, sample_rate, **kwargs))
+    fmt = Path(name).suffix.lstrip(".").lower()
+    nbytes = 2 * encoded_size_bound(waveform, sample_rate, fmt, kwargs.get("bits", 16))
+    with storage.writing(fresh_path(name), nbytes) as path:
+        aio.save(path, waveform, sample_rate, **kwargs)
+    return str(path)
 
 
 def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:

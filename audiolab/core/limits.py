@@ -39,6 +39,14 @@ RESAMPLE_CHUNK_SAMPLES = 1_000_000  # input samples (channel x time) resampled a
 EXPORT_FORMATS = ("wav", "flac", "mp3", "ogg")
 WAV_BIT_DEPTHS = (16, 24, 32, "float")
 
+# --- Disk (components.storage) ----------------------------------------------------------
+DISK_BUDGET_BYTES = 2 * 1024**3  # results + Gradio's cache (uploads, copies of results) on disk at once
+DISK_MIN_FREE_BYTES = 256 * 1024**2  # left free on the filesystem (for other programs) ...
+DISK_MIN_FREE_FRACTION = 0.02  # ... or this share of it, whichever is smaller (small filesystems)
+DISK_SWEEP_MIN_AGE_S = 10.0  # files younger than this (results on their way to a browser) are never swept
+OUTPUT_MAX_AGE_S = 3600.0  # results and uploads older than this are deleted (also those of earlier runs)
+SWEEP_EVERY_S = 60.0  # the age sweep runs at most this often
+
 # --- Model/transform cache ------------------------------------------------------------
 CACHE_BUDGET_CPU_BYTES = 3 * 1024**3
 CACHE_BUDGET_GPU_BYTES = 12 * 1024**3
