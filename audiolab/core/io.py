@@ -12,6 +12,9 @@ import io
 import logging
 import math
 import os
+import sys
+import threading
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +25,8 @@ import torch
 
 from audiolab.core import cache, limits
 from audiolab.core.errors import AudioLabError
+
+_TORCHCODEC_IMPORT = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +147,33 @@ def _sf_info(source: bytes | str):
         return None
 
 
+def import_torchcodec() -> None:
+    """Import torchcodec's decoders and encoders without importing ``torch._dynamo``.
+
+    torchcodec's import only calls ``torch._dynamo.disallow_in_graph`` on four ops (so that
+    ``torch.compile`` leaves them alone), and that loads all of ``torch._dynamo``: 1.2-3.4 s on
+    2 cores, most of a first request's time. Nothing here is compiled, so while torchcodec
+    imports, ``torch._dynamo`` is a stand-in whose ``disallow_in_graph`` returns the op as
+    is; afterwards ``torch._dynamo`` imports for real on first use. Raises what the import raises.
+    """
+    if "torchcodec.encoders" in sys.modules:
+        return
+    with _TORCHCODEC_IMPORT:
+        stand_in = "torch._dynamo" not in sys.modules and "_dynamo" not in vars(torch)
+        if stand_in:
+            torch._dynamo = types.SimpleNamespace(disallow_in_graph=lambda op: op)
+        try:
+            import torchcodec.decoders
+            import torchcodec.encoders  # noqa: F401
+        finally:
+            if stand_in and not isinstance(vars(torch).get("_dynamo"), types.ModuleType):
+                del torch._dynamo
+
+
 def _torchcodec_decoder(source: bytes | str):
     """A torchcodec ``AudioDecoder`` for the source, or ``None`` if it cannot open it."""
     try:
+        import_torchcodec()
         from torchcodec.decoders import AudioDecoder
     except Exception as err:  # noqa: BLE001 - missing FFmpeg libraries raise RuntimeError/OSError
         log.warning("torchcodec unavailable (%s); using soundfile", err)
@@ -505,6 +534,7 @@ def _encode_lossy(waveform: torch.Tensor, sample_rate: int, fmt: str, bit_rate: 
     if fmt == "mp3" and waveform.shape[0] > 2:
         raise AudioLabError(f"MP3 holds at most 2 channels; this audio has {waveform.shape[0]}.")
     try:
+        import_torchcodec()
         from torchcodec.encoders import AudioEncoder
 
         encoded = AudioEncoder(waveform, sample_rate=sample_rate).to_tensor(fmt, bit_rate=bit_rate)

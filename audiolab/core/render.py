@@ -9,9 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
 WIDTH = 1000  # pixels of the whole image
@@ -22,6 +20,8 @@ BAR_WIDTH = 16
 
 @lru_cache(maxsize=4)
 def _font(size: int) -> ImageFont.FreeTypeFont:
+    import matplotlib
+
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
     return ImageFont.truetype(str(path), size)
 
@@ -29,6 +29,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 @lru_cache(maxsize=16)
 def colormap_table(name: str) -> np.ndarray:
     """``(256, 3)`` uint8 RGB lookup table of a matplotlib colormap."""
+    import matplotlib
+
     cmap = matplotlib.colormaps[name]
     return (cmap(np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
 
@@ -51,6 +53,8 @@ def _fmt(v: float) -> str:
 
 
 def _ticks(lo: float, hi: float, n: int = 7) -> list[float]:
+    from matplotlib.ticker import MaxNLocator
+
     return [v for v in MaxNLocator(n).tick_values(lo, hi) if lo - 1e-9 <= v <= hi + 1e-9]
 
 

@@ -28,7 +28,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchaudio.transforms as T
-from matplotlib.figure import Figure
 from torch import nn
 
 from audiolab.core import cache, limits, plots
@@ -607,7 +606,7 @@ def classify(trained: TrainedHead, waveform: torch.Tensor, sample_rate: int) -> 
 
 def curve_image(result: TrainResult) -> np.ndarray:
     """Training loss (left axis) and train / held-out accuracy (right axis) against epochs."""
-    fig = Figure(figsize=(8, 3.4), dpi=plots.DPI)
+    fig = plots.new_figure(figsize=(8, 3.4), dpi=plots.DPI)
     ax = fig.add_subplot()
     marker = "o" if len(result.epochs) <= 40 else None
     ax.plot(result.epochs, result.loss, color="tab:red", marker=marker, markersize=3, label="training loss")
@@ -630,7 +629,7 @@ def curve_image(result: TrainResult) -> np.ndarray:
 def confusion_image(confusion: torch.Tensor, labels: Sequence[str]) -> np.ndarray:
     """The held-out confusion matrix with counts (rows: true label, columns: predicted)."""
     n = len(labels)
-    fig = Figure(figsize=(2.2 + 0.55 * n, 1.8 + 0.5 * n), dpi=plots.DPI)
+    fig = plots.new_figure(figsize=(2.2 + 0.55 * n, 1.8 + 0.5 * n), dpi=plots.DPI)
     ax = fig.add_subplot()
     data = confusion.numpy()
     ax.imshow(data, cmap="Blues", vmin=0, vmax=max(int(data.max()), 1))

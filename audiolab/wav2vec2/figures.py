@@ -11,14 +11,16 @@ from __future__ import annotations
 import textwrap
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib import font_manager
-from matplotlib.figure import Figure
 
 from audiolab.core import limits, plots
 from audiolab.wav2vec2.compute import Emissions, LayerFeatures, Span
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_IN, DPI = 10.0, 100
 LEFT, RIGHT = 0.08, 0.9  # axes span in figure fractions (x)
@@ -32,12 +34,14 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "Droid San
 @lru_cache(maxsize=1)
 def font_family() -> list[str]:
     """DejaVu Sans plus an installed CJK font (if any) as fallback for Chinese tokens."""
+    from matplotlib import font_manager
+
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return ["DejaVu Sans", *[f for f in CJK_FONTS if f in installed]]
 
 
 def _figure(height_in: float) -> Figure:
-    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
+    fig = plots.new_figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
     fig.patch.set_facecolor("white")
     return fig
 
