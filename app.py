@@ -20,6 +20,7 @@ import gradio as gr
 
 from audiolab.core import cache, limits
 from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, wav2vec2_tab
+from components.batch_tab import build as build_batch_tab
 from components.i18n import build_i18n, t
 
 QUEUE_MAX_SIZE = 16  # waiting requests beyond this get a "queue is full, try again" answer
@@ -33,6 +34,7 @@ TABS = [
     ("tab_griffinlim", griffinlim_tab.build),
     ("tab_wav2vec2", wav2vec2_tab.build),
     ("tab_train", train_tab.build),
+    ("tab_batch", build_batch_tab),
 ]
 
 

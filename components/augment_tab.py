@@ -10,9 +10,11 @@ import gradio as gr
 
 from audiolab.augment import compute as augment
 from audiolab.augment import snippets as augment_snippets
+from audiolab.batch import recipes
 from audiolab.core import io as aio
 from audiolab.core import limits, plots
 from audiolab.core.errors import AudioLabError
+from components.batch_tab import recipe_file, recipe_widgets
 from components.common import audio_file, audio_input, image_file, input_path, require_audio, user_errors
 from components.i18n import register, t
 
@@ -266,6 +268,12 @@ def schema() -> dict:
     return augment.json_schema()
 
 
+@user_errors
+def augment_recipe(chain, seed, inversion):
+    """API ``augment_recipe``: the chain, its seed and inversion as a batch recipe (``recipe.json``)."""
+    return recipe_file(recipes.chain_recipe(chain, seed, inversion), "recipe_augment.json")
+
+
 # --- layout ---------------------------------------------------------------------------------------
 
 
@@ -328,6 +336,7 @@ def build(shared: dict) -> None:
             result = gr.Audio(label=t("aug_result"), type="filepath", interactive=False, elem_id="aug-result",
                               buttons=["download"])  # fmt: skip
             download = gr.File(label=t("aug_download"), elem_id="aug-download")
+            recipe_btn, recipe_out = recipe_widgets("aug-recipe")
             steps = gr.Dataframe(headers=STEP_HEADERS, label=t("aug_steps"), interactive=False, wrap=True,
                                  column_widths=STEP_WIDTHS, elem_id="aug-steps")  # fmt: skip
             notes = gr.Markdown(elem_id="aug-notes")
@@ -338,6 +347,7 @@ def build(shared: dict) -> None:
         code = gr.Code(language="python", elem_id="aug-code")
     with gr.Accordion(t("aug_schema"), open=False):
         schema_json = gr.JSON(augment.json_schema())
+    recipe_btn.click(augment_recipe, [chain, seed, inversion], recipe_out, api_name="augment_recipe")
     if "audio" in shared:
         shared["audio"].change(lambda p: p, shared["audio"], audio_in, api_name=False)
 

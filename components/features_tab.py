@@ -16,12 +16,14 @@ from pathlib import Path
 
 import gradio as gr
 
+from audiolab.batch import recipes
 from audiolab.core import io as aio
 from audiolab.core import limits
 from audiolab.core.errors import AudioLabError
 from audiolab.features import compute as ft
 from audiolab.features import figures as features_figures
 from audiolab.features import snippets as features_snippets
+from components.batch_tab import recipe_file, recipe_widgets
 from components.common import audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
@@ -250,6 +252,7 @@ def build(shared: dict) -> None:
             with gr.Accordion(t("code_panel"), open=False):
                 code = gr.Code(language="python", elem_id="features-code")
             summary = gr.JSON(label=t("feat_summary"), elem_id="features-summary")
+            recipe_btn, recipe_out = recipe_widgets("features-recipe")
             params_json = gr.Textbox("{}", label="params (JSON)", visible=False)
     if "audio" in shared:
         shared["audio"].change(lambda p: p, shared["audio"], audio_in, api_name=False)
@@ -274,3 +277,10 @@ def build(shared: dict) -> None:
     api_btn.click(features, [audio_in, name, params_json], outputs, api_name="features")
     params_btn = gr.Button(visible=False)
     params_btn.click(feature_params, name, summary, api_name="feature_params")
+
+    @user_errors
+    def recipe_ui(feature, *values):
+        params = ui_params(feature, dict(zip(keys, values, strict=True)))
+        return recipe_file(recipes.feature_recipe(feature, params), f"recipe_{feature}.json")
+
+    recipe_btn.click(recipe_ui, [name, *widgets], recipe_out, api_name=False)

@@ -22,6 +22,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from audiolab.batch import recipes
 from audiolab.core import cache, limits
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError
@@ -29,6 +30,7 @@ from audiolab.wav2vec2 import compute as w2v
 from audiolab.wav2vec2 import figures as w2v_figures
 from audiolab.wav2vec2 import models as w2v_models
 from audiolab.wav2vec2 import snippets as w2v_snippets
+from components.batch_tab import recipe_file, recipe_widgets
 from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
 from components.i18n import register, t
 
@@ -276,6 +278,19 @@ def _layer_slider(name: str):
     return gr.update(maximum=layers or limits.W2V_MAX_LAYERS)
 
 
+@user_errors
+def emissions_recipe(model_name, chunk_s, context_s):
+    """API ``emissions_recipe``: the model and chunking as a batch recipe for emissions (``recipe.json``)."""
+    return recipe_file(recipes.wav2vec2_recipe("emissions", model_name, chunk_s, context_s), "recipe_emissions.json")
+
+
+@user_errors
+def layer_features_recipe(model_name, chunk_s, context_s, layer):
+    """API ``layer_features_recipe``: the model, chunking and layer as a batch recipe (``recipe.json``)."""
+    recipe = recipes.wav2vec2_recipe("layer_features", model_name, chunk_s, context_s, layer)
+    return recipe_file(recipe, f"recipe_layer{recipe['layer']}.json")
+
+
 # --- layout -----------------------------------------------------------------------------------
 
 
@@ -328,14 +343,20 @@ def build(shared: dict) -> None:
                                          elem_id="wav2vec2-layer-image")  # fmt: skip
                     summary_img = gr.Image(label=t("w2v_layer_summary"), type="filepath")
                     layer_file = gr.File(label=t("w2v_layer_file"))
+                    layer_recipe_btn, layer_recipe_out = recipe_widgets("wav2vec2-layer-recipe")
                     layer_json = gr.JSON(visible=False)
             with gr.Accordion(t("code_panel"), open=False):
                 code = gr.Code(language="python", elem_id="wav2vec2-code")
+            recipe_btn, recipe_out = recipe_widgets("wav2vec2-recipe")
     _wire(locals(), shared)
 
 
 def _wire(c: dict, shared: dict) -> None:
     """Events: every one that matters has an ``api_name``."""
+    w2v_in = [c["model"], c["chunk"], c["context"]]
+    c["recipe_btn"].click(emissions_recipe, w2v_in, c["recipe_out"], api_name="emissions_recipe")
+    c["layer_recipe_btn"].click(layer_features_recipe, [*w2v_in, c["layer"]], c["layer_recipe_out"],
+                                api_name="layer_features_recipe")  # fmt: skip
     common = [c["audio_in"], c["model"], c["chunk"], c["context"]]
     state = gr.State()
     run_out = [c["emission_img"], c["text_out"], c["npy_file"], c["json_file"], c["code"], c["notes"]]

@@ -267,3 +267,7 @@ TRAIN_BUILTIN_CLIPS_PER_LABEL = 16  # built-in set: "low tone", "high tone", "no
 TRAIN_MAX_HEAD_BYTES = 2 * 1024**2  # an uploaded head .pt larger than this is refused
 TRAIN_W2V_DEFAULT_MODEL = "WAV2VEC2_BASE"  # pre-trained only (no CTC head): the frozen wav2vec2 backbone
 TRAIN_W2V_DEFAULT_LAYER = 6  # transformer layer whose output is pooled (1-based, at most the model's layers)
+
+# --- Batch tab (audiolab.batch; the command line has no such caps) --------------------------------
+BATCH_MAX_FILES = 200  # audio files in an uploaded zip
+BATCH_MAX_TOTAL_BYTES = 400 * 1024**2  # bytes extracted from one zip (a zip bomb stops here)
