@@ -9,7 +9,18 @@ import gradio as gr
 from audiolab.audio import snippets as audio_snippets
 from audiolab.core import io as aio
 from audiolab.core import limits, plots, urlfetch
-from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
+from audiolab.core.errors import Note
+from components.common import (
+    audio_file,
+    audio_input,
+    image_file,
+    keep_notes,
+    notes_area,
+    notes_markdown,
+    output_file,
+    require_audio,
+    user_errors,
+)
 from components.i18n import register, t
 
 ORIGINAL = "original"
@@ -33,6 +44,8 @@ register(
         "result_audio": ("Result (play)", "结果（播放）"),
         "download": ("Download", "下载"),
         "metadata_json": ("Metadata (JSON)", "元数据（JSON）"),
+        "meta_field": ("field", "字段"),
+        "meta_value": ("value", "值"),
         "slice_help": (
             "Slicing seeks in the file and decodes only the frames asked for.",
             "切片会在文件中定位，只解码所需的帧。",
@@ -84,6 +97,10 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     )
     if target:
         waveform = aio.resample(waveform, rate, target, decoded.notes)
+        decoded.notes.append(Note(
+            f"Resampled from {rate} Hz to {target} Hz: the result and the download are at {target} Hz.",
+            zh=f"已从 {rate} Hz 重采样到 {target} Hz：结果与下载文件均为 {target} Hz。",
+        ))  # fmt: skip
         rate = target
     playable, play_rate = aio.for_playback(waveform, rate, decoded.notes)
     player = audio_file("result.wav", playable, play_rate, bits=16)
@@ -92,7 +109,7 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
         Path(path).name, frame_offset=int(frame_offset), num_frames=int(num_frames),
         target_rate=target, out_path=f"result.{fmt}",
     )  # fmt: skip
-    notes = "\n".join(f"- {n}" for n in decoded.notes)
+    notes = notes_markdown(decoded.notes)
     return (
         metadata_rows(decoded.info, decoded),
         notes,
@@ -129,13 +146,16 @@ def build(shared: dict) -> None:
                     [ORIGINAL, *[str(r) for r in limits.RESAMPLE_TARGETS]], value=ORIGINAL, label=t("resample_to")
                 )
                 export_format = gr.Radio(list(limits.EXPORT_FORMATS), value="wav", label=t("export_format"))
-                wav_bits = gr.Dropdown(["16", "24", "32", "float"], value="16", label=t("wav_bits"))
+                wav_bits = gr.Dropdown(
+                    ["16", "24", "32", "float"], value="16", label=t("wav_bits"), elem_id="audio-wav-bits"
+                )
             run = gr.Button(t("analyse"), variant="primary", elem_id="audio-run")
         with gr.Column(scale=3):
+            notes = notes_area("audio-notes")
             table = gr.Dataframe(
-                headers=["field", "value"], label=t("metadata"), interactive=False, wrap=True, elem_id="audio-metadata"
-            )
-            notes = gr.Markdown(elem_id="audio-notes")
+                headers=[t("meta_field"), t("meta_value")], label=t("metadata"), interactive=False, wrap=True,
+                elem_id="audio-metadata",
+            )  # fmt: skip
             wave_img = gr.Image(label=t("waveform"), type="filepath", elem_id="audio-waveform")
             spec_img = gr.Image(label=t("spectrogram"), type="filepath", elem_id="audio-spectrogram")
             result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")
@@ -148,8 +168,11 @@ def build(shared: dict) -> None:
 
     inputs = [audio_in, frame_offset, num_frames, resample_to, export_format, wav_bits]
     outputs = [table, notes, wave_img, spec_img, result, download, code, meta_json]
-    run.click(load_audio, inputs, outputs, api_name="load_audio")
-    audio_in.change(analyse_if_any, inputs, outputs, api_name=False)  # upload, recording or example
+    keep_notes(run.click(load_audio, inputs, outputs, api_name="load_audio"), notes, load_audio)
+    keep_notes(audio_in.change(analyse_if_any, inputs, outputs, api_name=False), notes, load_audio)
+    export_format.change(lambda f: gr.update(visible=f == "wav"), export_format, wav_bits, api_name=False)
     info_btn = gr.Button(visible=False)
     info_btn.click(info, audio_in, meta_json, api_name="info")
-    url_btn.click(load_url, url, audio_in, api_name="load_url").success(load_audio, inputs, outputs, api_name=False)
+    fetched = url_btn.click(load_url, url, audio_in, api_name="load_url")
+    keep_notes(fetched, notes, load_url)
+    keep_notes(fetched.success(load_audio, inputs, outputs, api_name=False), notes, load_audio)

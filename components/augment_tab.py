@@ -15,7 +15,18 @@ from audiolab.core import io as aio
 from audiolab.core import limits, plots
 from audiolab.core.errors import AudioLabError
 from components.batch_tab import recipe_file, recipe_widgets
-from components.common import audio_file, audio_input, image_file, input_path, require_audio, user_errors
+from components.common import (
+    audio_file,
+    audio_input,
+    follow_audio,
+    image_file,
+    input_path,
+    keep_notes,
+    notes_area,
+    notes_markdown,
+    require_audio,
+    user_errors,
+)
 from components.i18n import register, t
 
 STEP_HEADERS = ["#", "op", "params", "seed", "duration (s)", "sample rate (Hz)", "time (ms)", "notes"]
@@ -246,21 +257,26 @@ def run(audio, chain, seed, inversion, noise_audio, rir_audio):
         noise_path=Path(input_path(noise_audio) or "noise.wav").name,
         rir_path=Path(input_path(rir_audio) or "rir.wav").name,
     )  # fmt: skip
+    before, after = plots.spectrogram_pair(
+        [(x, decoded.sample_rate), (r.waveform, r.sample_rate)],
+        [_title("Before", x, decoded.sample_rate), _title("After", r.waveform, r.sample_rate)],
+    )  # same time axis and colour scale, so the two compare at a glance
     return (
         audio_file("augmented_player.wav", playable, play_rate, bits=16),
-        image_file(
-            plots.spectrogram_image(x, decoded.sample_rate, title=_title("Before", x, decoded.sample_rate)),
-            "before.png",
-        ),
-        image_file(
-            plots.spectrogram_image(r.waveform, r.sample_rate, title=_title("After", r.waveform, r.sample_rate)),
-            "after.png",
-        ),
+        image_file(before, "before.png"),
+        image_file(after, "after.png"),
         [s.row() for s in r.steps],
-        "\n".join(f"- {note}" for note in notes),
+        notes_markdown(notes),
         code,
         audio_file("augmented.wav", r.waveform, r.sample_rate, bits="float"),
     )
+
+
+def preset_of(chain: str, preset: str | None):
+    """The preset box keeps its name only while the chain is still that preset's."""
+    if preset in augment.PRESETS and augment.chain_text(augment.PRESETS[preset]) != chain:
+        return None
+    return gr.skip()
 
 
 def schema() -> dict:
@@ -333,13 +349,13 @@ def build(shared: dict) -> None:
                 rir_in = gr.Audio(sources=["upload"], type="filepath", label=t("aug_rir_clip"), elem_id="aug-rir")
             apply = gr.Button(t("aug_apply"), variant="primary", elem_id="aug-run")
         with gr.Column(scale=3):
+            notes = notes_area("aug-notes")
             result = gr.Audio(label=t("aug_result"), type="filepath", interactive=False, elem_id="aug-result",
                               buttons=["download"])  # fmt: skip
             download = gr.File(label=t("aug_download"), elem_id="aug-download")
             recipe_btn, recipe_out = recipe_widgets("aug-recipe")
             steps = gr.Dataframe(headers=STEP_HEADERS, label=t("aug_steps"), interactive=False, wrap=True,
                                  column_widths=STEP_WIDTHS, elem_id="aug-steps")  # fmt: skip
-            notes = gr.Markdown(elem_id="aug-notes")
     with gr.Row():
         before = gr.Image(label=t("aug_before"), type="filepath", elem_id="aug-before")
         after = gr.Image(label=t("aug_after"), type="filepath", elem_id="aug-after")
@@ -348,14 +364,15 @@ def build(shared: dict) -> None:
     with gr.Accordion(t("aug_schema"), open=False):
         schema_json = gr.JSON(augment.json_schema())
     recipe_btn.click(augment_recipe, [chain, seed, inversion], recipe_out, api_name="augment_recipe")
-    if "audio" in shared:
-        shared["audio"].change(lambda p: p, shared["audio"], audio_in, api_name=False)
+    follow_audio(shared, audio_in)
 
     undo.click(remove_last, chain, chain, api_name=False)
     clear.click(lambda: "[]", None, chain, api_name=False)
     preset.input(lambda name: augment.chain_text(augment.PRESETS[name]), preset, chain, api_name=False)
     chain.change(preview, chain, steps, api_name=False)
+    chain.change(preset_of, [chain, preset], preset, api_name=False)
     outputs = [result, before, after, steps, notes, code, download]
-    apply.click(run, [audio_in, chain, seed, inversion, noise_in, rir_in], outputs, api_name="augment")
+    event = apply.click(run, [audio_in, chain, seed, inversion, noise_in, rir_in], outputs, api_name="augment")
+    keep_notes(event, notes, run)
     schema_btn = gr.Button(visible=False)
     schema_btn.click(schema, None, schema_json, api_name="augment_schema")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import io
 import json
 import logging
+import re
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -16,40 +19,107 @@ import numpy as np
 import soundfile as sf
 import torch
 from gradio import processing_utils
+from gradio.context import LocalContext
 from PIL import Image
 
 from audiolab.core import cache
 from audiolab.core import io as aio
-from audiolab.core.errors import AudioLabError
+from audiolab.core.errors import AudioLabError, Note
 from components import storage
+from components.i18n import register, t, text
 
 log = logging.getLogger("audiolab.ui")
 
 OUTPUT_DIR = storage.OUTPUT_DIR  # result files, kept within the disk budget by components.storage
 
 
+register(
+    {
+        "err_out_of_memory": (
+            "Not enough memory for this request; try a shorter clip.",
+            "内存不足，无法处理此请求；请换一段更短的音频。",
+        ),
+        "err_unexpected": (
+            "Something went wrong while processing this request. Please try other input.",
+            "处理此请求时出错。请换一个输入再试。",
+        ),
+        "err_gpu_fallback": (
+            "The GPU ran out of memory; this request ran on the CPU instead (slower).",
+            "GPU 内存不足；此请求改在 CPU 上运行（较慢）。",
+        ),
+        "err_no_audio": (
+            "Please upload or record some audio first (or pick an example).",
+            "请先上传或录制一段音频（或选择一个示例）。",
+        ),
+        "notes_label": ("Notes and last error (kept until the next run)", "说明与最近的错误（保留到下次运行）"),
+        "notes_error": ("Error", "错误"),
+        "notes_none": ("No notes: nothing was cut, resampled or adjusted.", "无说明：没有截断、重采样或调整。"),
+    }
+)
+
+
+def request_language() -> str:
+    """The browser's language for the request being handled (first ``Accept-Language`` tag), else ``"en"``.
+
+    Gradio keeps the current ``gr.Request`` in a context variable around every handler call
+    (and every step of a generator), so no handler has to declare it."""
+    request = LocalContext.request.get(None)
+    headers = getattr(request, "headers", None) or {}
+    header = headers.get("accept-language", "") if hasattr(headers, "get") else ""
+    return header.split(",")[0].split(";")[0].strip() or "en"
+
+
 class _CudaOutOfMemory(Exception):
     """A CUDA out-of-memory error, to be answered by rerunning the request on the CPU."""
 
 
+# --- the last error of each (session, handler), shown in the tab's notes area ------------------
+
+_LAST_ERRORS: dict[tuple[str, str], str] = {}
+_LAST_ERRORS_MAX = 2048  # sessions x handlers kept; the oldest go first
+_errors_lock = threading.Lock()
+
+
+def _session() -> str | None:
+    request = LocalContext.request.get(None)
+    return getattr(request, "session_hash", None)
+
+
+def _remember_error(name: str, message: str) -> None:
+    session = _session()
+    if session is None:
+        return
+    with _errors_lock:
+        _LAST_ERRORS.pop((session, name), None)
+        _LAST_ERRORS[(session, name)] = message
+        while len(_LAST_ERRORS) > _LAST_ERRORS_MAX:
+            del _LAST_ERRORS[next(iter(_LAST_ERRORS))]
+
+
+def _user_error(name: str, message: str) -> gr.Error:
+    _remember_error(name, message)
+    return gr.Error(message, duration=None, print_exception=False)
+
+
 def _translated(call: Callable, name: str):
-    """``call()``, with engine errors as ``gr.Error`` and anything unexpected logged (under the
-    handler's ``name``) and hidden."""
+    """``call()``, with engine errors as ``gr.Error`` in the browser's language and anything unexpected
+    logged (under the handler's ``name``) and hidden. The message is also kept for :func:`keep_notes`."""
     try:
         with storage.removed_on_failure():  # a failed request leaves none of its result files behind
             return call()
-    except gr.Error:
+    except gr.Error as err:
+        _remember_error(name, str(err.message))
         raise
     except AudioLabError as err:
-        raise gr.Error(str(err), print_exception=False) from None
+        raise _user_error(name, err.text(request_language())) from None
     except torch.OutOfMemoryError:
         if cache.default_device() != "cpu":
             raise _CudaOutOfMemory from None
         log.exception("out of memory in %s", name)
-        raise gr.Error("Not enough memory for this request; try a shorter clip.") from None
+        raise _user_error(name, text("err_out_of_memory", request_language())) from None
     except Exception:
         log.exception("unexpected error in %s", name)
-        raise gr.Error("Something went wrong while processing this request. Please try other input.") from None
+        raise _user_error(name, text("err_unexpected", request_language())) from None
 
 
 def _moving_to_cpu(name: str) -> None:
@@ -57,7 +127,47 @@ def _moving_to_cpu(name: str) -> None:
     log.warning("CUDA out of memory in %s; retrying this request on the CPU", name)
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    gr.Warning("The GPU ran out of memory; this request ran on the CPU instead (slower).")
+    gr.Warning(text("err_gpu_fallback", request_language()))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def plain_markdown(message: str) -> str:
+    """``message`` as Markdown that renders as the same plain text (no HTML, links or emphasis)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(message, quote=False))
+
+
+def notes_markdown(notes: list[str]) -> str:
+    """A bulleted Markdown list of notes (plain text each; a :class:`Note` in the browser's language),
+    or a line saying there are none."""
+    if not notes:
+        return text("notes_none", request_language())
+    language = request_language()
+    return "\n".join(f"- {plain_markdown(n.text(language) if isinstance(n, Note) else n)}" for n in notes)
+
+
+def notes_area(elem_id: str) -> gr.Markdown:
+    """The tab's notes area: the last run's notes, or its error, until the next run."""
+    return gr.Markdown(label=t("notes_label"), show_label=True, container=True, elem_id=elem_id,
+                       elem_classes=["audiolab-notes"])  # fmt: skip
+
+
+def last_error(name: str) -> Callable:
+    """A handler for ``event.failure``: the error that handler ``name`` raised for this session, as Markdown."""
+
+    def show(request: gr.Request) -> str:
+        with _errors_lock:
+            message = _LAST_ERRORS.pop((getattr(request, "session_hash", None), name), None)
+        word = text("notes_error", request_language())
+        return f"**{word}:** {plain_markdown(message or text('err_unexpected', request_language()))}"
+
+    return show
+
+
+def keep_notes(event, notes: gr.Markdown, handler: Callable) -> None:
+    """Show the error of ``handler`` (wrapped by :func:`user_errors`) in ``notes`` when ``event`` fails."""
+    event.failure(last_error(handler.__name__), None, notes, api_name=False, queue=False)
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -206,6 +316,16 @@ def audio_input(label, elem_id: str, examples_label=None, examples_id: str | Non
     return audio
 
 
+def follow_audio(shared: dict, audio_in: gr.Audio) -> None:
+    """Copy the Audio tab's result into ``audio_in`` only while ``audio_in`` is empty: a clip the
+    user put in this tab is never replaced behind their back."""
+    if "audio" in shared:
+        shared["audio"].change(
+            lambda new, current: gr.skip() if input_path(current) else new,
+            [shared["audio"], audio_in], audio_in, api_name=False,
+        )  # fmt: skip
+
+
 def input_path(value: object) -> str | None:
     """The file path inside a ``gr.Audio``/``gr.File`` value (path, dict or FileData)."""
     if value is None or value == "":
@@ -221,5 +341,5 @@ def require_audio(value: object) -> str:
     """Like :func:`input_path`, but a missing input is a user error."""
     path = input_path(value)
     if not path:
-        raise AudioLabError("Please upload or record some audio first (or pick an example).")
+        raise AudioLabError(text("err_no_audio", "en"), zh=text("err_no_audio", "zh"))
     return path

@@ -24,7 +24,17 @@ from audiolab.features import compute as ft
 from audiolab.features import figures as features_figures
 from audiolab.features import snippets as features_snippets
 from components.batch_tab import recipe_file, recipe_widgets
-from components.common import audio_input, image_file, output_file, require_audio, user_errors
+from components.common import (
+    audio_input,
+    follow_audio,
+    image_file,
+    keep_notes,
+    notes_area,
+    notes_markdown,
+    output_file,
+    require_audio,
+    user_errors,
+)
 from components.i18n import register, t
 
 ORIGINAL = "original"
@@ -100,6 +110,7 @@ register(
         "feat_frame_length_ms": ("frame_length (ms)", "frame_length（毫秒）"),
         "feat_frame_shift_ms": ("frame_shift (ms)", "frame_shift（毫秒）"),
         "feat_voicing_threshold": ("Voicing threshold (NCCF)", "浊音阈值（NCCF）"),
+        "feat_reset": ("Reset to this feature's defaults", "恢复此特征的默认参数"),
     }
 )
 
@@ -175,6 +186,18 @@ def ui_params(feature: str, values: dict) -> dict:
 # --- layout --------------------------------------------------------------------------------------
 
 
+def widget_default(key: str) -> object:
+    """The value a parameter widget starts with (the engine's default, as the widget shows it)."""
+    if key == "sample_rate":
+        return ORIGINAL
+    if key == "power":
+        return "2"
+    if key in ("mel_norm", "dct_norm"):
+        return {"mel_norm": "none", "dct_norm": "ortho"}[key]
+    value = ft.DEFAULTS[key]
+    return value if isinstance(value, (bool, str)) else value or 0  # None (automatic) shows as 0
+
+
 def _controls(feature: str) -> dict:
     """Every parameter widget, keyed by parameter name, in rows by topic (those ``feature`` reads shown)."""
     d, c, shown = ft.DEFAULTS, {}, visible_keys(feature, str(ft.DEFAULTS["base"]))
@@ -240,12 +263,14 @@ def build(shared: dict) -> None:
             audio_in = audio_input(t("feat_input"), "features-input")
             gr.Markdown(t("feat_help"))
             name = gr.Radio(CHOICES, value=DEFAULT_FEATURE, label=t("feat_name"), elem_id="features-name")
+            with gr.Row():  # the action above the parameters, so it stays in view
+                run = gr.Button(t("feat_run"), variant="primary", elem_id="features-run", scale=2)
+                reset = gr.Button(t("feat_reset"), elem_id="features-reset", scale=1)
             with gr.Accordion(t("feat_params"), open=True):
                 controls = _controls(DEFAULT_FEATURE)
-            run = gr.Button(t("feat_run"), variant="primary", elem_id="features-run")
         with gr.Column(scale=3):
+            notes = notes_area("features-notes")
             figure = gr.Image(label=t("feat_figure"), type="filepath", elem_id="features-figure")
-            notes = gr.Markdown(elem_id="features-notes")
             with gr.Row():
                 npy = gr.File(label=t("feat_npy"), elem_id="features-npy")
                 pt = gr.File(label=t("feat_pt"), elem_id="features-pt")
@@ -254,8 +279,7 @@ def build(shared: dict) -> None:
             summary = gr.JSON(label=t("feat_summary"), elem_id="features-summary")
             recipe_btn, recipe_out = recipe_widgets("features-recipe")
             params_json = gr.Textbox("{}", label="params (JSON)", visible=False)
-    if "audio" in shared:
-        shared["audio"].change(lambda p: p, shared["audio"], audio_in, api_name=False)
+    follow_audio(shared, audio_in)
 
     keys = list(controls)
     widgets = [controls[k] for k in keys]
@@ -263,15 +287,23 @@ def build(shared: dict) -> None:
     @user_errors
     def compute_ui(audio, feature, *values):
         outputs = run_feature(audio, feature, ui_params(feature, dict(zip(keys, values, strict=True))))
-        return (*outputs, "\n".join(f"- {n}" for n in outputs[-1]["notes"]))
+        return (*outputs, notes_markdown(outputs[-1]["notes"]))
 
     def show(feature, base):
         shown = visible_keys(feature, base)
         return [gr.update(visible=k in shown) for k in keys]
 
+    def follow_feature(feature, base, power):
+        """Show the feature's controls; a complex power (spectrogram only) goes back to 2 elsewhere."""
+        updates = show(feature, base)
+        if feature != "spectrogram" and str(power).strip().lower() in ("none", "complex", ""):
+            updates[keys.index("power")] = gr.update(visible="power" in visible_keys(feature, base), value="2")
+        return updates
+
     outputs = [figure, npy, pt, code, summary]
-    run.click(compute_ui, [audio_in, name, *widgets], [*outputs, notes], api_name=False)
-    name.change(show, [name, controls["base"]], widgets, api_name=False)
+    keep_notes(run.click(compute_ui, [audio_in, name, *widgets], [*outputs, notes], api_name=False), notes, compute_ui)
+    name.change(follow_feature, [name, controls["base"], controls["power"]], widgets, api_name=False)
+    reset.click(lambda: [gr.update(value=widget_default(k)) for k in keys], None, widgets, api_name=False)
     controls["base"].change(show, [name, controls["base"]], widgets, api_name=False)
     api_btn = gr.Button(visible=False)
     api_btn.click(features, [audio_in, name, params_json], outputs, api_name="features")

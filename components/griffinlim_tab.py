@@ -10,7 +10,17 @@ from audiolab.core import io as aio
 from audiolab.core import limits
 from audiolab.griffinlim import compute as griffinlim
 from audiolab.griffinlim import snippets as griffinlim_snippets
-from components.common import audio_file, audio_input, image_file, require_audio, user_errors
+from components.common import (
+    audio_file,
+    audio_input,
+    follow_audio,
+    image_file,
+    keep_notes,
+    notes_area,
+    notes_markdown,
+    require_audio,
+    user_errors,
+)
 from components.i18n import register, t
 
 register(
@@ -133,6 +143,7 @@ def build(shared: dict) -> None:
             controls = _controls()
             run = gr.Button(t("gl_run"), variant="primary", elem_id="gl-run")
         with gr.Column(scale=3):
+            notes = notes_area("gl-notes")
             result = gr.Audio(label=t("gl_result"), type="filepath", interactive=False, elem_id="gl-result",
                               buttons=["download"])  # fmt: skip
             true_phase = gr.Audio(label=t("gl_true_phase"), type="filepath", interactive=False,
@@ -142,8 +153,9 @@ def build(shared: dict) -> None:
     spectrograms = gr.Image(label=t("gl_spectrograms"), type="filepath", elem_id="gl-spectrograms")
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="gl-code")
-    if "audio" in shared:
-        shared["audio"].change(lambda p: p, shared["audio"], audio_in, api_name=False)
+    follow_audio(shared, audio_in)
 
     outputs = [result, true_phase, metrics, convergence, spectrograms, code]
-    run.click(griffin_lim, [audio_in, *controls], outputs, api_name="griffin_lim")
+    event = run.click(griffin_lim, [audio_in, *controls], outputs, api_name="griffin_lim")
+    event.success(lambda report: notes_markdown(report.get("notes", [])), metrics, notes, api_name=False)
+    keep_notes(event, notes, griffin_lim)

@@ -27,6 +27,13 @@ def t(key: str) -> I18nData:
     return I18nData(key)
 
 
+def text(key: str, language: str = "en") -> str:
+    """The plain text of ``key`` in ``language`` (``"zh"``, ``"zh-CN"``, ... or anything else for English),
+    for text made on the server (messages, plot labels) rather than shown through ``t``."""
+    en, zh = _STRINGS[key]
+    return zh if language.lower().startswith("zh") else en
+
+
 def strings() -> dict[str, tuple[str, str]]:
     """All registered strings (tests check each has both languages)."""
     return dict(_STRINGS)

@@ -24,21 +24,26 @@ import gradio as gr
 
 from audiolab.core import io as aio
 from audiolab.core import limits
-from audiolab.core.errors import AudioLabError
+from audiolab.core.errors import AudioLabError, Note
 from audiolab.train import compute as train
 from audiolab.train import snippets as train_snippets
 from audiolab.wav2vec2 import models as w2v_models
 from components.common import (
     audio_file,
     audio_input,
+    follow_audio,
     image_file,
     input_path,
+    keep_notes,
+    notes_area,
+    notes_markdown,
     output_file,
     require_audio,
     streamed,
     user_errors,
 )
 from components.i18n import register, t
+from components.wav2vec2_tab import layer_slider
 
 register(
     {
@@ -266,6 +271,14 @@ def _head_from(head_file, trained: train.TrainedHead | None) -> train.TrainedHea
     return trained
 
 
+def _head_note(head_file) -> Note:
+    """Which head classified: the uploaded file (it wins) or the one trained in this session."""
+    path = input_path(head_file)
+    if path:
+        return Note(f"Head: the uploaded file {Path(path).name}.", zh=f"分类头：上传的文件 {Path(path).name}。")
+    return Note("Head: the one trained in this session.", zh="分类头：本次会话中训练的分类头。")
+
+
 @user_errors
 def classify(audio, head_file, trained):
     """API ``classify``: class probabilities of a clip under the session's head (or an uploaded .pt)."""
@@ -277,7 +290,8 @@ def classify(audio, head_file, trained):
              f"{', '.join(head.labels)}."]  # fmt: skip
     if decoded.info.duration_s > limits.TRAIN_MAX_CLIP_S:
         notes.append(f"Only the first {limits.TRAIN_MAX_CLIP_S:g} s were classified (as in training).")
-    return probs, "\n".join(f"- {n}" for n in notes)
+    notes.insert(0, _head_note(head_file))
+    return probs, notes_markdown(notes)
 
 
 @user_errors
@@ -311,13 +325,14 @@ def _data_column() -> dict:
 
 def _model_column() -> dict:
     backbone = gr.Radio(BACKBONE_CHOICES, value="mfcc", label=t("train_backbone"), elem_id="train-backbone")
-    n_mfcc = gr.Slider(*limits.TRAIN_N_MFCC_RANGE, value=train.DEFAULT_N_MFCC, step=1, label=t("train_n_mfcc"))
+    n_mfcc = gr.Slider(*limits.TRAIN_N_MFCC_RANGE, value=train.DEFAULT_N_MFCC, step=1, label=t("train_n_mfcc"),
+                       elem_id="train-n-mfcc")  # fmt: skip
     with gr.Group(visible=False) as w2v_group:
         model = gr.Dropdown([(c.label, c.name) for c in w2v_models.model_choices()],
                             value=limits.TRAIN_W2V_DEFAULT_MODEL, label=t("train_w2v_model"), allow_custom_value=True,
                             elem_id="train-model")  # fmt: skip
         layer = gr.Slider(1, limits.W2V_MAX_LAYERS, value=limits.TRAIN_W2V_DEFAULT_LAYER, step=1,
-                          label=t("train_w2v_layer"))  # fmt: skip
+                          label=t("train_w2v_layer"), elem_id="train-layer")  # fmt: skip
     defaults = train.TrainConfig()
     with gr.Row():
         epochs = gr.Slider(*limits.TRAIN_EPOCHS_RANGE, value=defaults.epochs, step=1, label=t("train_epochs"),
@@ -333,7 +348,9 @@ def _model_column() -> dict:
         seed = gr.Number(defaults.seed, label=t("train_seed"), precision=0, minimum=0,
                          maximum=limits.TRAIN_SEED_RANGE[1])  # fmt: skip
     run = gr.Button(t("train_run"), variant="primary", elem_id="train-run")
-    backbone.change(lambda b: gr.Group(visible=b == "wav2vec2"), backbone, w2v_group, api_name=False)
+    backbone.change(lambda b: (gr.Group(visible=b == "wav2vec2"), gr.Slider(visible=b == "mfcc")), backbone,
+                    [w2v_group, n_mfcc], api_name=False)  # fmt: skip
+    model.change(layer_slider, [model, layer], layer, api_name=False)
     return locals()
 
 
@@ -367,7 +384,7 @@ def _try_row() -> dict:
             head_upload = gr.File(label=t("train_head_upload"), file_types=[".pt"], elem_id="train-head-upload")
             classify_btn = gr.Button(t("train_classify"), variant="primary", elem_id="train-classify")
             probs = gr.Label(label=t("train_probs"), elem_id="train-probs")
-            notes = gr.Markdown(elem_id="train-notes")
+            notes = notes_area("train-notes")
     return locals()
 
 
@@ -401,10 +418,10 @@ def _wire(d: dict, m: dict, r: dict, c: dict, shared: dict) -> None:
               m["momentum"], m["batch_size"], m["test_fraction"], m["seed"]]  # fmt: skip
     outputs = [r["curve"], r["params"], r["status"], r["results"], r["confusion"], r["head_file"], r["code_file"],
                r["code"], trained]  # fmt: skip
-    m["run"].click(train_head, inputs, outputs, api_name="train_head")
-    c["classify_btn"].click(classify, [c["try_audio"], c["head_upload"], trained], [c["probs"], c["notes"]],
-                            api_name="classify")  # fmt: skip
+    keep_notes(m["run"].click(train_head, inputs, outputs, api_name="train_head"), r["status"], train_head)
+    event = c["classify_btn"].click(classify, [c["try_audio"], c["head_upload"], trained], [c["probs"], c["notes"]],
+                                    api_name="classify")  # fmt: skip
+    keep_notes(event, c["notes"], classify)
     c["make"].click(builtin_clip, [c["make_label"], m["seed"], c["make_index"]], c["try_audio"],
                     api_name="builtin_clip")  # fmt: skip
-    if "audio" in shared:
-        shared["audio"].change(lambda p: p, shared["audio"], c["try_audio"], api_name=False)
+    follow_audio(shared, c["try_audio"])

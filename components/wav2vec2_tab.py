@@ -31,7 +31,18 @@ from audiolab.wav2vec2 import figures as w2v_figures
 from audiolab.wav2vec2 import models as w2v_models
 from audiolab.wav2vec2 import snippets as w2v_snippets
 from components.batch_tab import recipe_file, recipe_widgets
-from components.common import audio_file, audio_input, image_file, output_file, require_audio, user_errors
+from components.common import (
+    audio_file,
+    audio_input,
+    follow_audio,
+    image_file,
+    keep_notes,
+    notes_area,
+    notes_markdown,
+    output_file,
+    require_audio,
+    user_errors,
+)
 from components.i18n import register, t
 
 log = logging.getLogger("audiolab.ui")
@@ -120,7 +131,7 @@ def _json_file(name: str, data: dict) -> str:
 
 
 def _notes(*groups: list[str]) -> str:
-    return "\n".join(f"- {n}" for group in groups for n in group)
+    return notes_markdown([n for group in groups for n in group])
 
 
 def _load(audio, model_name, chunk_s, context_s):
@@ -270,12 +281,14 @@ def _refresh_models(current: str):
     return gr.update(choices=choices, value=value)
 
 
-def _layer_slider(name: str):
+def layer_slider(name: str, current: float | None):
+    """The layer slider for model ``name``: its range, and the current layer clamped into it."""
     try:
         layers = w2v_models.describe(name)["layers"]
     except Exception:  # noqa: BLE001 - unknown until loaded: keep the full range
         layers = None
-    return gr.update(maximum=layers or limits.W2V_MAX_LAYERS)
+    most = layers or limits.W2V_MAX_LAYERS
+    return gr.update(maximum=most, value=min(max(int(current or 1), 1), most))
 
 
 @user_errors
@@ -310,12 +323,12 @@ def build(shared: dict) -> None:
                 context = gr.Slider(*limits.W2V_CONTEXT_RANGE, value=limits.W2V_CONTEXT_S, step=0.5,
                                     label=t("w2v_context"))  # fmt: skip
             run = gr.Button(t("w2v_run"), variant="primary", elem_id="wav2vec2-run")
-            notes = gr.Markdown(elem_id="wav2vec2-notes")
             with gr.Accordion(t("w2v_cache"), open=False):
                 cache_md = gr.Markdown()
                 cache_rows = gr.JSON(elem_id="wav2vec2-cache")
                 cache_btn = gr.Button(t("w2v_cache_refresh"), size="sm")
         with gr.Column(scale=3):
+            notes = notes_area("wav2vec2-notes")
             with gr.Tabs():
                 with gr.Tab(t("w2v_tab_emission")):
                     emission_img = gr.Image(label=t("w2v_emission"), type="filepath",
@@ -366,22 +379,22 @@ def _wire(c: dict, shared: dict) -> None:
     pool = {"concurrency_id": "wav2vec2", "concurrency_limit": limits.W2V_CONCURRENCY_CPU}
     if cache.resolve_device("auto").startswith("cuda"):
         pool["concurrency_limit"] = limits.W2V_CONCURRENCY_CUDA
-    c["run"].click(emissions, common, run_out, api_name="emissions", **pool)
+    keep_notes(c["run"].click(emissions, common, run_out, api_name="emissions", **pool), c["notes"], emissions)
     hidden = gr.Button(visible=False)
     result = gr.JSON(visible=False)
     hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe", **pool)
     align_in = [c["audio_in"], c["model"], c["align_text"], c["chunk"], c["context"]]
     align_out = [c["align_img"], c["words"], c["align_file"], c["code"], c["notes"], state]
-    c["align_btn"].click(align, align_in, align_out, api_name="align", **pool)
+    keep_notes(c["align_btn"].click(align, align_in, align_out, api_name="align", **pool), c["notes"], align)
     layer_in = [c["audio_in"], c["model"], c["layer"], c["chunk"], c["context"]]
     layer_out = [c["layer_img"], c["summary_img"], c["layer_file"], c["layer_json"], c["code"], c["notes"]]
-    c["layer_btn"].click(layer_features, layer_in, layer_out, api_name="layer_features")
+    event = c["layer_btn"].click(layer_features, layer_in, layer_out, api_name="layer_features")
+    keep_notes(event, c["notes"], layer_features)
     c["align_img"].select(play_clicked_image, state, c["segment"], api_name=False)
     c["words"].select(play_selected_row, state, c["segment"], api_name=False)
     c["refresh"].click(_refresh_models, c["model"], c["model"], api_name=False)
-    c["model"].change(_layer_slider, c["model"], c["layer"], api_name=False)
+    c["model"].change(layer_slider, [c["model"], c["layer"]], c["layer"], api_name=False)
     models_json = gr.JSON(visible=False)
     hidden.click(list_models, None, models_json, api_name="list_models")
     c["cache_btn"].click(cache_status, None, [c["cache_rows"], c["cache_md"]], api_name="cache_status")
-    if "audio" in shared:
-        shared["audio"].change(lambda p: p, shared["audio"], c["audio_in"], api_name=False)
+    follow_audio(shared, c["audio_in"])

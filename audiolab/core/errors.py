@@ -22,3 +22,20 @@ class AudioLabError(ValueError):
 
 class ModelUnavailableError(AudioLabError):
     """A model could not be loaded (no weights, no network); the message says how to provide it."""
+
+
+class Note(str):
+    """A note for the user (``str``: the English text) with its Simplified Chinese text in ``zh``."""
+
+    zh: str | None
+
+    def __new__(cls, message: str, *, zh: str | None = None) -> Note:
+        note = super().__new__(cls, message)
+        note.zh = zh
+        return note
+
+    def text(self, language: str = "en") -> str:
+        """The note in ``language`` (``"zh..."`` for Chinese where given, else English)."""
+        if self.zh and language.lower().startswith("zh"):
+            return self.zh
+        return str(self)

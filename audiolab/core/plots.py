@@ -120,16 +120,42 @@ def _reflect(x: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
     return torch.nn.functional.pad(x[None, None], pad, mode="reflect")[0, 0]
 
 
-def spectrogram_image(waveform: torch.Tensor, sample_rate: int, title: str = "Spectrogram") -> np.ndarray:
-    """Spectrogram (dB) of each channel, time in seconds and frequency in Hz."""
+def _spectrogram_view(waveform: torch.Tensor, sample_rate: int) -> tuple[np.ndarray, str]:
+    """The dB spectrogram drawn for ``waveform``, ``(channel, freq, time)``, and the channels note."""
     data, note = _channels(waveform)
     n_fft = 512 if sample_rate <= 16_000 else 1024
     n_fft = min(n_fft, max(16, 2 ** int(np.log2(max(data.shape[-1], 16)))))
     needed = -(-data.shape[-1] // limits.MAX_VIEW_FRAMES)  # bounded work for long audio
     hop = max(n_fft // 4, 1 << (needed - 1).bit_length())  # powers of two: few cached transforms
     spec = torch.cat([spectrogram_db(torch.from_numpy(ch[None]), n_fft=n_fft, hop_length=hop) for ch in data])
-    duration = data.shape[-1] / sample_rate
+    return spec.numpy(), note
+
+
+def spectrogram_image(waveform: torch.Tensor, sample_rate: int, title: str = "Spectrogram") -> np.ndarray:
+    """Spectrogram (dB) of each channel, time in seconds and frequency in Hz."""
+    spec, note = _spectrogram_view(waveform, sample_rate)
+    duration = waveform.shape[-1] / sample_rate
     return heatmap_image(
-        spec.numpy(), extent=(0.0, duration, 0.0, sample_rate / 2), title=title + note,
+        spec, extent=(0.0, duration, 0.0, sample_rate / 2), title=title + note,
         ylabel="Frequency (Hz)", colorbar_label="Power (dB)",
     )  # fmt: skip
+
+
+def spectrogram_pair(clips: list[tuple[torch.Tensor, int]], titles: list[str]) -> list[np.ndarray]:
+    """Spectrograms of clips ``(waveform, sample_rate)`` to compare: one time axis (the longest clip's,
+    shorter ones padded with the floor colour) and one colour scale (dB) for all."""
+    views = [_spectrogram_view(x, rate) for x, rate in clips]
+    seconds = max(x.shape[-1] / rate for x, rate in clips)
+    finite = [v[np.isfinite(v)] for v, _ in views]
+    vmin = min((float(f.min()) for f in finite if f.size), default=-80.0)
+    vmax = max((float(f.max()) for f in finite if f.size), default=0.0)
+    images = []
+    for (spec, note), (x, rate), title in zip(views, clips, titles, strict=True):
+        columns = max(spec.shape[-1], round(spec.shape[-1] * seconds * rate / x.shape[-1]))
+        padded = np.full((*spec.shape[:-1], columns), vmin, dtype=np.float32)
+        padded[..., : spec.shape[-1]] = spec
+        images.append(heatmap_image(
+            padded, extent=(0.0, seconds, 0.0, rate / 2), title=title + note, ylabel="Frequency (Hz)",
+            colorbar_label="Power (dB)", vmin=vmin, vmax=vmax,
+        ))  # fmt: skip
+    return images

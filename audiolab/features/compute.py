@@ -57,7 +57,7 @@ FEATURES = tuple(PARAMS)
 DEFAULTS: dict[str, object] = {
     "sample_rate": None, "n_fft": 1024, "win_length": None, "hop_length": None, "center": True,
     "pad_mode": "reflect", "normalized": False, "power": 2.0, "db": True, "top_db": 80.0,
-    "f_min": 0.0, "f_max": None, "n_mels": 128, "mel_norm": None, "mel_scale": "htk",
+    "f_min": 0.0, "f_max": None, "n_mels": 80, "mel_norm": None, "mel_scale": "htk",
     "n_mfcc": 40, "dct_norm": "ortho", "log_mels": False, "n_filter": 128, "n_lfcc": 40, "log_lf": False,
     "base": "mfcc", "delta_win_length": 5, "delta_mode": "replicate", "delta_order": 2,
     "cmn_window": 600, "min_cmn_window": 100, "cmn_center": False, "norm_vars": False,

@@ -373,12 +373,12 @@ class Reconstruction:
         """JSON-ready summary: metrics per method, the curve, settings, timings, notes."""
         rounded = {k: {m: round(v, 4) for m, v in d.items()} for k, d in self.metrics.items()}
         return {
+            "notes": self.notes,  # first: read before the numbers
             **rounded,
-            "convergence_db": [round(v, 4) for v in self.convergence_db],
             "settings": {**asdict(self.settings), "sample_rate": self.sample_rate,
                          "channels": self.original.shape[0], "input_samples": self.original.shape[-1]},
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
-            "notes": self.notes,
+            "convergence_db": [round(v, 4) for v in self.convergence_db],  # last: one value per iteration
         }  # fmt: skip
 
 

@@ -33,7 +33,7 @@ def tone():
         ("spectrogram", {"n_fft": 512, "win_length": 600}, "win_length=600"),
         ("mel_spectrogram", {"n_fft": 256, "n_mels": 200}, "n_mels (at most n_fft // 2 + 1 = 129)=200"),
         ("mfcc", {"n_mels": 40, "n_mfcc": 41}, "n_mfcc (at most n_mels = 40)=41"),
-        ("mfcc", {"n_mfcc": 0}, "n_mfcc (at most n_mels = 128)=0"),
+        ("mfcc", {"n_mfcc": 0}, "n_mfcc (at most n_mels = 80)=0"),
         ("lfcc", {"n_filter": 20, "n_lfcc": 30}, "n_lfcc (at most n_filter = 20)=30"),
         ("mfcc", {"power": None}, "power=None (complex) works for the spectrogram only"),
         ("mel_spectrogram", {"f_min": 4000, "f_max": 3000}, "f_min=4000 Hz must be below f_max=3000 Hz"),
