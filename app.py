@@ -21,6 +21,7 @@ import gradio as gr
 from audiolab.core import cache, limits
 from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, wav2vec2_tab
 from components.batch_tab import build as build_batch_tab
+from components import mcp as mcp_tools
 from components.i18n import build_i18n, t
 
 QUEUE_MAX_SIZE = 16  # waiting requests beyond this get a "queue is full, try again" answer
@@ -61,6 +62,7 @@ def launch_kwargs() -> dict:
         "i18n": build_i18n(),
         "ssr_mode": False,
         "app_kwargs": storage.app_kwargs(),  # disk budget on uploads; stale files of earlier runs swept at start
+        "mcp_server": mcp_tools.install(),  # every named endpoint an MCP tool at /gradio_api/mcp/ (README)
     }
 
 

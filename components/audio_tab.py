@@ -67,13 +67,23 @@ def metadata_rows(meta: aio.AudioInfo, decoded: aio.Decoded | None = None) -> li
 
 @user_errors
 def info(audio: str | None) -> dict:
-    """API ``info``: the metadata of an audio file, as ``torchaudio.info`` gave it."""
+    """The metadata of an audio file (header only, nothing decoded), as ``torchaudio.info`` gave it.
+
+    Args:
+        audio: the audio file (WAV, FLAC, MP3, OGG, ...; at most 25 MB): an http(s) URL or an uploaded file.
+
+    Returns:
+        dict: sample_rate (Hz), num_frames (samples per channel), num_channels, duration_s, bits_per_sample, encoding.
+    """
     return aio.info(require_audio(audio)).as_dict()
 
 
 @user_errors
 def load_url(url: str) -> str:
-    """API ``load_url``: download audio from a public http(s) URL; returns a local file."""
+    """Download audio from a public http(s) URL for the Audio tab's player (at most 25 MB, 20 s).
+
+    Only serves the browser (hidden from MCP): agents pass URLs to the tools' ``audio`` directly.
+    """
     data = urlfetch.fetch_url(url)
     meta = aio.info(data)  # refuse non-audio before handing it to the player
     suffix = meta.container if meta.container in ("wav", "flac", "mp3", "ogg") else "bin"
@@ -82,10 +92,20 @@ def load_url(url: str) -> str:
 
 @user_errors
 def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_bits):
-    """API ``load_audio``: decode a slice, resample, plot and export it.
+    """Decode a slice of an audio file with torchaudio, optionally resample it, plot it and export it.
 
-    Returns metadata rows, notes, waveform image, spectrogram image, the result as WAV for
-    playing, the exported file, the torchaudio code, and the metadata as a dict.
+    Args:
+        audio: the audio file (at most 25 MB, 600 s decoded): an http(s) URL or an uploaded file.
+        frame_offset: samples per channel skipped at the start (integer >= 0; 0 = from the start).
+        num_frames: samples per channel to decode (integer; -1 = to the end).
+        resample_to: target sample rate in Hz, one of "original", "8000", "16000", "22050", "44100", "48000", ...
+        export_format: format of the exported file: "wav", "flac", "mp3" or "ogg".
+        wav_bits: WAV sample format: 16, 24, 32 (integer PCM) or "float" (32-bit float).
+
+    Returns:
+        metadata rows (table), notes (markdown), waveform image, spectrogram image, the result as WAV for the
+        player, the exported file, the torchaudio code that reproduces it, and the metadata dict (sample_rate,
+        num_frames, num_channels, duration_s, bits_per_sample, encoding).
     """
     path = require_audio(audio)
     fmt = limits.check_choice("export format", export_format, limits.EXPORT_FORMATS)
@@ -173,6 +193,6 @@ def build(shared: dict) -> None:
     export_format.change(lambda f: gr.update(visible=f == "wav"), export_format, wav_bits, api_name=False)
     info_btn = gr.Button(visible=False)
     info_btn.click(info, audio_in, meta_json, api_name="info")
-    fetched = url_btn.click(load_url, url, audio_in, api_name="load_url")
+    fetched = url_btn.click(load_url, url, audio_in, api_name="load_url", api_visibility="undocumented")
     keep_notes(fetched, notes, load_url)
     keep_notes(fetched.success(load_audio, inputs, outputs, api_name=False), notes, load_audio)

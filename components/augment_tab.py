@@ -238,11 +238,21 @@ def _title(what: str, waveform, sample_rate: int) -> str:
 
 
 @user_errors
-def run(audio, chain, seed, inversion, noise_audio, rir_audio):
-    """API ``augment``: apply the chain (JSON list of ``{"op": ..., params}``) to the audio.
+def augment_audio(audio, chain, seed, inversion, noise_audio, rir_audio):
+    """Apply a chain of torchaudio augmentations to audio (the same seed gives the same samples).
 
-    Returns the result for the player (WAV, at most 2 channels and 48 kHz), the spectrograms
-    before and after, the steps table, notes, the torchaudio code and the full result (float WAV).
+    Args:
+        audio: the audio file (at most 25 MB; the first 30 s are used): an http(s) URL or an uploaded file.
+        chain: JSON list of steps, e.g. [{"op": "time_stretch", "rate": 1.2}]; ops and ranges: augment_schema.
+        seed: random seed of every random step (noise, masks, speed factors), 0 to 2**31 - 1.
+        inversion: how masked spectrograms become audio again: "phase" (inverse STFT) or "griffinlim".
+        noise_audio: optional noise clip for an add_noise step with kind "clip" (URL or file), else null.
+        rir_audio: optional room impulse response for a reverb step with kind "clip" (URL or file), else null.
+
+    Returns:
+        the result for the player (WAV, at most 2 channels and 48 kHz), the spectrograms before and after, the
+        steps table (one row per step: op, parameters, output shape and sample rate), notes, the torchaudio code,
+        and the full result (float WAV).
     """
     path = require_audio(audio)
     decoded = _decode(path)
@@ -279,8 +289,12 @@ def preset_of(chain: str, preset: str | None):
     return gr.skip()
 
 
-def schema() -> dict:
-    """API ``augment_schema``: the JSON Schema of a chain (every op, its parameters, ranges and defaults)."""
+def augment_schema() -> dict:
+    """The JSON Schema of an augment chain: every op, its parameters with units, ranges and defaults.
+
+    Returns:
+        dict: the JSON Schema that augment_audio's ``chain`` must satisfy (an array of step objects).
+    """
     return augment.json_schema()
 
 
@@ -372,7 +386,8 @@ def build(shared: dict) -> None:
     chain.change(preview, chain, steps, api_name=False)
     chain.change(preset_of, [chain, preset], preset, api_name=False)
     outputs = [result, before, after, steps, notes, code, download]
-    event = apply.click(run, [audio_in, chain, seed, inversion, noise_in, rir_in], outputs, api_name="augment")
-    keep_notes(event, notes, run)
+    event = apply.click(augment_audio, [audio_in, chain, seed, inversion, noise_in, rir_in], outputs,
+                        api_name="augment")  # fmt: skip
+    keep_notes(event, notes, augment_audio)
     schema_btn = gr.Button(visible=False)
-    schema_btn.click(schema, None, schema_json, api_name="augment_schema")
+    schema_btn.click(augment_schema, None, schema_json, api_name="augment_schema")

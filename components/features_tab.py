@@ -154,13 +154,30 @@ def run_feature(audio, feature, params: dict) -> tuple:
 
 @user_errors
 def features(audio, feature, params):
-    """API ``features``: compute ``feature`` with ``params`` (JSON object; missing keys: defaults)."""
+    """Compute an audio feature with torchaudio (spectrogram, mel, MFCC, pitch, ...) per channel, with statistics.
+
+    Args:
+        audio: the audio file (at most 25 MB; the first 180 s are used): an http(s) URL or an uploaded file.
+        feature: one of spectrogram, mel_spectrogram, mel_filterbank, mfcc, lfcc, deltas, cmn, spectral_centroid, loudness, pitch_detect, pitch_nccf.
+        params: JSON object of the feature's parameters (names, units, defaults: feature_params); missing keys: defaults.
+
+    Returns:
+        the figure, the feature .npy, a .pt (tensor + parameters), the torchaudio code that reproduces it, and a
+        summary dict: shape, dims (e.g. "(channel, n_mels, time)"), dtype, min, max, mean, params, notes.
+    """  # noqa: E501 - Gradio reads each parameter's description from one line
     return run_feature(audio, feature, parse_params(params))
 
 
 @user_errors
 def feature_params(feature):
-    """API ``feature_params``: the keys ``feature`` reads, their defaults, and the tensor's dims."""
+    """The parameters a feature reads (for the features tool's ``params``), their defaults, and its dims.
+
+    Args:
+        feature: one of spectrogram, mel_spectrogram, mel_filterbank, mfcc, lfcc, deltas, cmn, spectral_centroid, loudness, pitch_detect, pitch_nccf.
+
+    Returns:
+        dict: feature, dims (the result's axes), defaults (parameter name -> default value; null = automatic).
+    """  # noqa: E501 - Gradio reads each parameter's description from one line
     feature = ft.check_feature(feature)
     return {"feature": feature, "dims": ft.DIMS[feature], "defaults": ft.default_params(feature)}
 

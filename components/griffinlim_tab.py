@@ -77,10 +77,26 @@ def griffin_lim(
     audio, source, n_fft, win_length, hop_length, power, n_iter, momentum, rand_init, seed, length, n_mels,
     progress=gr.Progress(),  # noqa: B008 - Gradio's documented way to get a progress bar
 ):  # fmt: skip
-    """API ``griffin_lim``: Griffin-Lim and true-phase inverse of the audio, with metrics.
+    """Rebuild audio from its magnitude spectrogram with torchaudio's Griffin-Lim, next to the true-phase inverse.
 
-    Returns the reconstruction (WAV), the true-phase inverse (WAV), the metrics (dict), the
-    convergence plot, the spectrogram comparison and the torchaudio code.
+    Args:
+        audio: the audio file (at most 25 MB; the first 60 s are used): an http(s) URL or an uploaded file.
+        source: the magnitude to invert: "linear" (|STFT|**power) or "mel" (a mel spectrogram, via InverseMelScale).
+        n_fft: FFT size in samples, one of 128, 256, 512, 1024, 2048, 4096.
+        win_length: window length in samples, 16 to n_fft.
+        hop_length: hop between frames in samples, 1 to win_length // 2.
+        power: exponent of the spectrogram, 0.5 to 2 (1 = magnitude, 2 = power).
+        n_iter: Griffin-Lim iterations, 1 to 256.
+        momentum: Griffin-Lim momentum, 0 to 0.99 (0.99 = fast Griffin-Lim).
+        rand_init: start from random phases (true) or from zero phase (false).
+        seed: random seed of the initial phases, 0 to 2**31 - 1.
+        length: output length in samples (0 = the input's length).
+        n_mels: mel bands when source is "mel", 8 to 256 (ignored for "linear").
+
+    Returns:
+        the Griffin-Lim reconstruction (float WAV), the true-phase inverse (float WAV), the metrics dict (notes;
+        per method: spectral_convergence_db, snr_db, si_sdr_db, log_spectral_distance_db; settings; seconds;
+        convergence_db per iteration), the convergence plot, the spectrogram comparison, the torchaudio code.
     """
     path = require_audio(audio)
     decoded = aio.decode(path, max_seconds=limits.GL_MAX_DURATION_S)

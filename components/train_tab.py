@@ -140,7 +140,14 @@ def _set_outputs(paths: list[str], labels: list[str]) -> tuple:
 
 @user_errors
 def builtin_set(seed):
-    """API ``builtin_set``: the synthesized set as WAV files, their labels (JSON list) and counts."""
+    """A built-in labelled training set, synthesized: 16 clips each of "low tone", "high tone" and "noise".
+
+    Args:
+        seed: random seed of the synthesis, 0 to 2**31 - 1 (the same seed gives the same clips).
+
+    Returns:
+        the clips (16 kHz WAV files), their labels (JSON list, one per clip, same order), clips per label (table).
+    """
     clips = train.builtin_set(seed=seed)
     paths = [audio_file(name, w, clips.sample_rate)
              for name, w in zip(clips.names, clips.waveforms, strict=True)]  # fmt: skip
@@ -230,7 +237,27 @@ def _code_zip(clips: train.ClipSet, prepared: train.Prepared, config: train.Trai
 @streamed
 def train_head(files, labels_text, backbone, model, layer, n_mfcc, epochs, lr, momentum, batch_size,
                test_fraction, seed):  # fmt: skip
-    """API ``train_head``: streams the curve per epoch; the last update holds every result."""
+    """Train a new linear head (nn.Linear + SGD) on a frozen backbone (MFCC or wav2vec2) with labelled clips.
+
+    Args:
+        files: the clips (URLs or files; 2 to 120, each cut to 5 s, mixed to mono, resampled to 16 kHz).
+        labels_text: JSON list of labels, one per clip in the same order (2 to 10 labels, 2+ clips each).
+        backbone: the frozen feature extractor: "mfcc" (no weights) or "wav2vec2" (pre-trained).
+        model: wav2vec2 model name from list_models (backbone "wav2vec2" only), e.g. "WAV2VEC2_BASE".
+        layer: wav2vec2 transformer layer whose output is averaged over time, 1 to the model's layers.
+        n_mfcc: MFCC coefficients, the feature size of the "mfcc" backbone, 8 to 64.
+        epochs: passes over the training clips, 1 to 300 (training stops after 30 s, keeping the head).
+        lr: SGD learning rate, 1e-5 to 1.
+        momentum: SGD momentum, 0 to 0.99.
+        batch_size: clips per SGD step, 1 to 128.
+        test_fraction: share of each label's clips held out for testing, 0.1 to 0.5.
+        seed: random seed of the split, the head's initialisation and the shuffling, 0 to 2**31 - 1.
+
+    Returns:
+        streamed per epoch, then final: the loss/accuracy curve image, parameter counts (markdown), status,
+        a results dict (labels; loss, train_accuracy per epoch; test_accuracy; confusion matrix; counts), the
+        confusion matrix image, the head .pt, a zip with code and clips that reproduce the training, the code.
+    """
     config = train.TrainConfig(epochs, lr, momentum, batch_size, test_fraction, seed).checked()
     config_b = train.backbone_config(backbone, n_mfcc=n_mfcc, model=model, layer=layer)
     clips = _clip_set(files, labels_text)
@@ -281,7 +308,16 @@ def _head_note(head_file) -> Note:
 
 @user_errors
 def classify(audio, head_file, trained):
-    """API ``classify``: class probabilities of a clip under the session's head (or an uploaded .pt)."""
+    """Class probabilities of a clip under a trained head (a head .pt saved by train_head; in the browser,
+    the session's last trained head when none is given).
+
+    Args:
+        audio: the clip to classify (URL or file; the first 5 s are used, as in training).
+        head_file: the trained head .pt from train_head (URL or file, at most 2 MB).
+
+    Returns:
+        the probability of each label (0-1) and notes.
+    """
     head = _head_from(head_file, trained)
     decoded = _decode(require_audio(audio))
     probs = train.classify(head, decoded.waveform, decoded.sample_rate)
@@ -296,7 +332,16 @@ def classify(audio, head_file, trained):
 
 @user_errors
 def builtin_clip(label, seed, index):
-    """API ``builtin_clip``: a synthesized clip of a built-in label (16 kHz WAV)."""
+    """A new synthesized clip of a built-in label, e.g. to try classify.
+
+    Args:
+        label: "low tone", "high tone" or "noise".
+        seed: random seed of the synthesis, 0 to 2**31 - 1.
+        index: clip number, 0 to 1000000 (0-15 are in the built-in training set of the same seed).
+
+    Returns:
+        a 16 kHz mono WAV file.
+    """
     index = int(limits.check_number("clip number", index, 0, 1_000_000, integer=True))
     waveform = train.builtin_clip(label, seed=seed, index=index)
     return output_file(f"{str(label).replace(' ', '_')}_{index}.wav", aio.encode(waveform, 16_000, "wav"))

@@ -164,7 +164,18 @@ def _result(em: w2v.Emissions, spans: list[w2v.Span], text: str) -> dict:
 @gpu_wrap
 @user_errors
 def emissions(audio, model_name, chunk_s, context_s):
-    """API ``emissions``: emission heatmap, transcript, emissions .npy, transcript JSON, code, notes."""
+    """Frame-wise token log-probabilities (CTC emissions) of a wav2vec2 model and its greedy transcript.
+
+    Args:
+        audio: the audio file (at most 25 MB; the first 300 s are used), mixed to mono: an http(s) URL or a file.
+        model_name: a model name from list_models, e.g. "WAV2VEC2_ASR_BASE_960H" (CTC models only).
+        chunk_s: longer audio runs in chunks of this many seconds, 4 to 60.
+        context_s: extra audio each side of a chunk in seconds (dropped after inference), 0 to 10.
+
+    Returns:
+        the emission heatmap, the transcript (text), the emissions .npy (frames, tokens) of log-probabilities,
+        a transcript JSON file (tokens with start/end seconds and scores), the torchaudio code, notes.
+    """
     path, decoded, em, spans, text = _emissions(audio, model_name, chunk_s, context_s)
     model = w2v_models.load_model(model_name)
     return (
@@ -180,7 +191,18 @@ def emissions(audio, model_name, chunk_s, context_s):
 @gpu_wrap
 @user_errors
 def transcribe(audio, model_name, chunk_s, context_s):
-    """API ``transcribe``: the greedy CTC transcript and a dict with token timings."""
+    """Speech to text with a wav2vec2 CTC model (greedy decoding), with token and word timings.
+
+    Args:
+        audio: the audio file (at most 25 MB; the first 300 s are used), mixed to mono: an http(s) URL or a file.
+        model_name: a model name from list_models, e.g. "WAV2VEC2_ASR_BASE_960H" (CTC models only).
+        chunk_s: longer audio runs in chunks of this many seconds, 4 to 60.
+        context_s: extra audio each side of a chunk in seconds (dropped after inference), 0 to 10.
+
+    Returns:
+        the transcript (text) and a dict: model, transcript, seconds_per_frame, duration_s, frames, labels,
+        blank, tokens (each recognised token with its start and end in seconds and its score, 0-1).
+    """
     _, _, em, spans, text = _emissions(audio, model_name, chunk_s, context_s)
     return text, _result(em, spans, text)
 
@@ -188,7 +210,19 @@ def transcribe(audio, model_name, chunk_s, context_s):
 @gpu_wrap
 @user_errors
 def align(audio, model_name, text, chunk_s, context_s):
-    """API ``align``: alignment image, word table, alignment JSON, code, notes (+ click state)."""
+    """Forced alignment of a transcript to audio (torchaudio.functional.forced_align): where each word is.
+
+    Args:
+        audio: the audio file (at most 25 MB; the first 300 s are used), mixed to mono: an http(s) URL or a file.
+        model_name: a model name from list_models, e.g. "WAV2VEC2_ASR_BASE_960H" (CTC models only).
+        text: the transcript to align (at most 2000 characters); empty: the model's own transcript.
+        chunk_s: longer audio runs in chunks of this many seconds, 4 to 60.
+        context_s: extra audio each side of a chunk in seconds (dropped after inference), 0 to 10.
+
+    Returns:
+        the alignment image, the word table (word, start s, end s, score 0-1), an alignment JSON file, the
+        torchaudio code, notes.
+    """
     path, decoded, em, _, recognised = _emissions(audio, model_name, chunk_s, context_s)
     text = (text or "").strip() or recognised
     if not text:
@@ -215,7 +249,20 @@ def align(audio, model_name, text, chunk_s, context_s):
 @gpu_wrap
 @user_errors
 def layer_features(audio, model_name, layer, chunk_s, context_s):
-    """API ``layer_features``: layer heatmap, summary image, features .npy, summary dict, code, notes."""
+    """The output of one transformer layer of a wav2vec2 model, with a summary of every layer.
+
+    Args:
+        audio: the audio file (at most 25 MB; the first 60 s are used), mixed to mono: an http(s) URL or a file.
+        model_name: a model name from list_models, e.g. "WAV2VEC2_BASE" (any wav2vec2/HuBERT model).
+        layer: the transformer layer, 1 to the model's number of layers (12 for base models, 24 for large).
+        chunk_s: longer audio runs in chunks of this many seconds, 4 to 60.
+        context_s: extra audio each side of a chunk in seconds (dropped after inference), 0 to 10.
+
+    Returns:
+        the layer heatmap, the layer summary image, the features .npy (frames, dim), a summary dict (model,
+        layer, layers, frames, dim, seconds_per_frame, rms per layer, cosine similarity of each layer to this
+        one), the torchaudio code, notes.
+    """
     path, decoded = _load(audio, model_name, chunk_s, context_s)
     lf = w2v.layer_features(decoded.waveform, decoded.sample_rate, model_name=model_name, layer=layer,
                             chunk_s=chunk_s, context_s=context_s)  # fmt: skip
@@ -263,12 +310,17 @@ def play_selected_row(state: dict | None, evt: gr.SelectData):
 
 
 def list_models() -> list[dict]:
-    """API ``list_models``: every model offered (name, label, source, CTC head if known)."""
+    """Every wav2vec2 model the app offers: torchaudio bundles, Hugging Face checkpoints and local folders.
+
+    Returns:
+        list of dicts: name (pass it as model_name), label, source, ctc (true: has a CTC head for
+        emissions/transcribe/align; null: not known until loaded).
+    """
     return [{"name": c.name, "label": c.label, "source": c.source, "ctc": c.ctc} for c in w2v_models.model_choices()]
 
 
 def cache_status():
-    """API ``cache_status``: ``cache.CACHE.snapshot()`` rows and a usage line per device type."""
+    """The model cache panel (hidden from MCP): ``cache.CACHE.snapshot()`` rows and a usage line per device."""
     usage = cache.CACHE.usage()
     line = "; ".join(f"{d}: {u['entries']} entries, {u['megabytes']:.1f} of {u['budget_megabytes']:.0f} MB"
                      for d, u in usage.items())  # fmt: skip
@@ -396,5 +448,6 @@ def _wire(c: dict, shared: dict) -> None:
     c["model"].change(layer_slider, [c["model"], c["layer"]], c["layer"], api_name=False)
     models_json = gr.JSON(visible=False)
     hidden.click(list_models, None, models_json, api_name="list_models")
-    c["cache_btn"].click(cache_status, None, [c["cache_rows"], c["cache_md"]], api_name="cache_status")
+    c["cache_btn"].click(cache_status, None, [c["cache_rows"], c["cache_md"]], api_name="cache_status",
+                         api_visibility="undocumented")  # fmt: skip
     follow_audio(shared, c["audio_in"])
