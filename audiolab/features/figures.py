@@ -258,13 +258,20 @@ def _view_fft(rate: int) -> tuple[int, int]:
     return n_fft, max(n_fft // 4, rate // 100)
 
 
+def pitch_axis_top(f0: torch.Tensor, sample_rate: int) -> float:
+    """Top of the frequency axis (Hz) under a ``detect_pitch_frequency`` line: 3 x the median pitch, at
+    least 500 Hz, at most Nyquist, so a speech f0 of 100-250 Hz fills the view (octave jumps and
+    spurious ``freq_high`` values are clipped at the top instead of squashing it flat)."""
+    finite = f0[torch.isfinite(f0) & (f0 > 0)]
+    median = float(finite.median()) if finite.numel() else 300.0
+    return float(min(sample_rate / 2, max(500.0, 3 * median)))
+
+
 def _pitch_detect(result: FeatureResult) -> np.ndarray:
     t = result.tensor
     duration = result.waveform.shape[-1] / result.sample_rate
     times = np.linspace(0, duration, t.shape[-1])  # as torchaudio's tutorial plots it
-    finite = t[torch.isfinite(t)]
-    top = float(finite.quantile(0.95)) * 2 if finite.numel() else 1000.0
-    f_max = min(result.sample_rate / 2, max(1000.0, top))
+    f_max = pitch_axis_top(t, result.sample_rate)
     n_fft, hop = _view_fft(result.sample_rate)
     title = _title(result, "detect_pitch_frequency (line) on the spectrogram")
     return _on_spectrogram(result, [(times, row.numpy()) for row in t], title, f_max, n_fft, hop)
@@ -295,7 +302,7 @@ def _loudness(result: FeatureResult) -> np.ndarray:
     finite = momentary[torch.isfinite(momentary) & (momentary > -120)]
     lo = float(finite.min()) - 3 if finite.numel() else -70.0
     hi = float(finite.max()) + 3 if finite.numel() else 0.0
-    return line_chart(times, series, title=title, ylabel="Momentary loudness (LUFS, 400 ms)", ylim=(lo, hi))
+    return line_chart(times, series, title=title, ylabel="LKFS (400 ms)", ylim=(lo, hi))  # short: fits the axis
 
 
 def figure(result: FeatureResult) -> np.ndarray:

@@ -522,11 +522,12 @@ def comparison_image(
     duration_s: float,
     titles: tuple[str, str] = ("Original", "Griffin-Lim reconstruction"),
 ) -> np.ndarray:
-    """Two ``(freq, frames)`` magnitudes side by side in dB, on the original's 80 dB range."""
+    """Two ``(freq, frames)`` magnitudes in dB, one above the other on the same axes and the original's 80 dB
+    range."""
     ref_db = F.amplitude_to_DB(original_mag, multiplier=20.0, amin=1e-10, db_multiplier=0.0)
     est_db = F.amplitude_to_DB(reconstruction_mag, multiplier=20.0, amin=1e-10, db_multiplier=0.0)
     vmax = float(ref_db.max())
-    images = [
+    images = [  # one above the other, each full width: side by side they were ~120 px tall on screen
         plots.heatmap_image(
             db.numpy(),
             extent=(0.0, duration_s, 0.0, sample_rate / 2),
@@ -538,4 +539,4 @@ def comparison_image(
         )
         for db, title in zip((ref_db, est_db), titles, strict=True)
     ]
-    return np.concatenate(images, axis=1)
+    return np.concatenate(images, axis=0)

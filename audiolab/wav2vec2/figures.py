@@ -101,11 +101,26 @@ def _boundaries(ax, spans: list[Span]) -> None:
     if len(spans) <= 4 * limits.W2V_MAX_BOUNDARY_LABELS:
         ax.vlines(starts, 0, 1, transform=ax.get_xaxis_transform(), colors="white", alpha=0.35, linewidth=0.6)
     ax.vlines(starts, 1.0, 1.025, transform=ax.get_xaxis_transform(), colors="black", linewidth=0.6, clip_on=False)
-    if len(spans) <= min(limits.W2V_MAX_BOUNDARY_LABELS, LABELS_PER_WIDTH):
+    if len(spans) <= limits.W2V_MAX_BOUNDARY_LABELS:
+        shown = spaced_labels(spans, *ax.get_xlim())
         top = ax.secondary_xaxis("top")
-        top.set_xticks([(s.start_s + s.end_s) / 2 for s in spans])
-        top.set_xticklabels([s.text for s in spans], fontsize=7, family=font_family())
+        top.set_xticks([(s.start_s + s.end_s) / 2 for s in shown])
+        top.set_xticklabels([s.text for s in shown], fontsize=7, family=font_family())
         top.tick_params(length=0, pad=6)
+
+
+def spaced_labels(spans: list[Span], t0: float, t1: float, slots: int = LABELS_PER_WIDTH) -> list[Span]:
+    """The spans whose labels fit side by side on a ``[t0, t1]`` s axis ``slots`` characters wide (each
+    label one character wider than its text, centred on its span), taken left to right: no two overlap."""
+    char_s = (t1 - t0) / slots
+    shown, right = [], -np.inf
+    for s in spans:
+        half = (len(s.text) + 1) * char_s / 2
+        centre = (s.start_s + s.end_s) / 2
+        if centre - half >= right:
+            shown.append(s)
+            right = centre + half
+    return shown
 
 
 def alignment_image(waveform: torch.Tensor, sample_rate: int, words: list[Span]) -> tuple[np.ndarray, dict]:
@@ -159,20 +174,24 @@ def layer_image(lf: LayerFeatures) -> np.ndarray:
 
 def layer_summary_image(lf: LayerFeatures) -> np.ndarray:
     """Layer-to-layer cosine similarity (mean over frames) and RMS value per layer."""
+    from matplotlib.ticker import MaxNLocator
+
     layers = lf.rms.shape[0]
-    fig = _figure(3.8)
-    ax = fig.add_axes((0.07, 0.14, 0.36, 0.74))
+    fig = _figure(4.2)
+    ax = fig.add_axes((0.07, 0.13, 0.36, 0.72))  # room above for the titles
     image = ax.imshow(lf.similarity.numpy(), origin="lower", cmap="viridis", vmin=-1, vmax=1,
                       extent=(0.5, layers + 0.5, 0.5, layers + 0.5))  # fmt: skip
     fig.colorbar(image, ax=ax, fraction=0.046).set_label("cosine similarity")
     ax.set_xlabel("Layer")
     ax.set_ylabel("Layer")
     ax.set_title("Similarity between layers (same frame)", fontsize=10)
-    ax2 = fig.add_axes((0.58, 0.14, 0.38, 0.74))
+    ax2 = fig.add_axes((0.58, 0.13, 0.38, 0.72))
     ax2.plot(range(1, layers + 1), lf.rms.numpy(), marker="o", markersize=3)
     ax2.plot([lf.layer], [float(lf.rms[lf.layer - 1])], marker="o", markersize=8, color="#d62728")
     ax2.set_xlabel("Layer")
     ax2.set_ylabel("RMS value")
     ax2.set_title("Energy per layer (chosen layer in red)", fontsize=10)
     ax2.grid(alpha=0.3)
+    for axis in (ax.xaxis, ax.yaxis, ax2.xaxis):  # layers are whole numbers
+        axis.set_major_locator(MaxNLocator(integer=True))
     return plots.figure_to_rgb(fig)
