@@ -23,9 +23,9 @@ from components import audio_tab, augment_tab, features_tab, griffinlim_tab, sto
 from components.batch_tab import build as build_batch_tab
 from components import mcp as mcp_tools
 from components.i18n import build_i18n, t
+from components.scheduling import share_slots
 
-QUEUE_MAX_SIZE = 16  # waiting requests beyond this get a "queue is full, try again" answer
-CONCURRENCY = 2  # requests processed at once per event (2 cores)
+QUEUE_MAX_SIZE = 16  # heavy requests waiting beyond this get a "queue is full, try again" answer (light: never)
 DELETE_CACHE = (600, 3600)  # every 10 min, delete uploads/results older than 1 h
 
 TABS = [
@@ -49,7 +49,7 @@ def build_demo() -> gr.Blocks:
             for key, build in TABS:
                 with gr.Tab(t(key), id=key):
                     build(shared)
-    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
+    share_slots(demo, QUEUE_MAX_SIZE)  # one pool for heavy work, sized to the machine; light work unqueued
     return demo
 
 

@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import errno
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _lock = threading.Lock()  # one sweep at a time: two requests must not both count the same free bytes
 _kept: set[str] = set()  # files never swept (Gradio's copies of our example clips)
 _last_age_sweep = 0.0
+_used, _counted_at = 0, -math.inf  # bytes in the folders at the last count (plus those written since), and when
 
 
 def folders() -> list[Path]:
@@ -61,14 +63,17 @@ def keep(paths: Iterable[str | os.PathLike]) -> None:
 
 def _files(roots: Iterable[Path]) -> list[tuple[float, int, Path]]:
     """``(mtime, size, path)`` of every file under ``roots``, oldest first."""
-    found = []
-    for root in roots:
-        for dirpath, _, names in os.walk(root):
-            for name in names:
-                path = Path(dirpath) / name
+    found: list[tuple[float, int, Path]] = []
+    folders_left = [str(root) for root in roots]
+    while folders_left:
+        with contextlib.suppress(OSError), os.scandir(folders_left.pop()) as entries:
+            for entry in entries:
                 with contextlib.suppress(OSError):
-                    st = path.stat()
-                    found.append((st.st_mtime, st.st_size, path))
+                    if entry.is_dir(follow_symlinks=False):
+                        folders_left.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        found.append((st.st_mtime, st.st_size, Path(entry.path)))
     found.sort(key=lambda f: f[0])
     return found
 
@@ -101,23 +106,28 @@ def _shortfall(nbytes: int, used: int, roots: list[Path]) -> int:
 def ensure_room(nbytes: int) -> None:
     """Make room for ``nbytes`` more bytes, sweeping the oldest files first; raise if they cannot fit.
 
-    Files younger than ``limits.DISK_SWEEP_MIN_AGE_S`` (results on their way to a browser) and
-    the kept ones are never swept."""
-    roots = [root for root in folders() if root.is_dir()]
+    The folders are counted at most every ``limits.DISK_RESCAN_S`` seconds (bytes written since are
+    added to that count) unless the count says a sweep is needed. Files younger than
+    ``limits.DISK_SWEEP_MIN_AGE_S`` (results on their way to a browser) and the kept ones are never swept."""
+    global _used, _counted_at
+    roots = [root for root in folders() if root.is_dir()] or [Path(tempfile.gettempdir())]
     with _lock:
-        files = _files(roots)
-        missing = _shortfall(nbytes, sum(size for _, size, _ in files), roots or [Path(tempfile.gettempdir())])
-        if missing <= 0:
+        if time.monotonic() - _counted_at < limits.DISK_RESCAN_S and _shortfall(nbytes, _used, roots) <= 0:
+            _used += nbytes
             return
+        files = _files(roots)
+        _used, _counted_at = sum(size for _, size, _ in files), time.monotonic()
+        missing = _shortfall(nbytes, _used, roots)
         cutoff = time.time() - limits.DISK_SWEEP_MIN_AGE_S
         for mtime, size, path in files:
             if missing <= 0 or mtime > cutoff:
                 break
             if str(path) not in _kept and _delete(path):
-                missing -= size
+                missing, _used = missing - size, _used - size
         if missing > 0:
             log.warning("disk budget: %d bytes refused (%d short)", nbytes, missing)
             raise short_of_space()
+        _used += nbytes
 
 
 def sweep_old(max_age_s: float = limits.OUTPUT_MAX_AGE_S) -> int:
@@ -190,6 +200,7 @@ class UploadGuard:
 
     def __init__(self, app) -> None:
         self.app = app
+        self.limiter: anyio.CapacityLimiter | None = None  # its own threads: the default pool may be all taken
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/upload"):
@@ -198,7 +209,8 @@ class UploadGuard:
         length = dict(scope["headers"]).get(b"content-length", b"")
         nbytes = int(length) if length.isdigit() else limits.MAX_FILE_BYTES
         try:
-            await anyio.to_thread.run_sync(ensure_room, 2 * nbytes)  # the temporary file, then the stored one
+            self.limiter = self.limiter or anyio.CapacityLimiter(4)
+            await anyio.to_thread.run_sync(ensure_room, 2 * nbytes, limiter=self.limiter)  # temporary + stored file
         except AudioLabError as err:
             await _refusal(err)(scope, receive, send)
             return

@@ -425,19 +425,13 @@ def _wire(c: dict, shared: dict) -> None:
     common = [c["audio_in"], c["model"], c["chunk"], c["context"]]
     state = gr.State()
     run_out = [c["emission_img"], c["text_out"], c["npy_file"], c["json_file"], c["code"], c["notes"]]
-    # One pool for the events that run the CTC model; more in flight on a GPU so that the micro-batcher
-    # (audiolab.wav2vec2.batching) gets concurrent chunks to batch. The Blocks are built at import, before
-    # app.main applies --device, so this follows what the default "auto" resolves to.
-    pool = {"concurrency_id": "wav2vec2", "concurrency_limit": limits.W2V_CONCURRENCY_CPU}
-    if cache.resolve_device("auto").startswith("cuda"):
-        pool["concurrency_limit"] = limits.W2V_CONCURRENCY_CUDA
-    keep_notes(c["run"].click(emissions, common, run_out, api_name="emissions", **pool), c["notes"], emissions)
+    keep_notes(c["run"].click(emissions, common, run_out, api_name="emissions"), c["notes"], emissions)
     hidden = gr.Button(visible=False)
     result = gr.JSON(visible=False)
-    hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe", **pool)
+    hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe")
     align_in = [c["audio_in"], c["model"], c["align_text"], c["chunk"], c["context"]]
     align_out = [c["align_img"], c["words"], c["align_file"], c["code"], c["notes"], state]
-    keep_notes(c["align_btn"].click(align, align_in, align_out, api_name="align", **pool), c["notes"], align)
+    keep_notes(c["align_btn"].click(align, align_in, align_out, api_name="align"), c["notes"], align)
     layer_in = [c["audio_in"], c["model"], c["layer"], c["chunk"], c["context"]]
     layer_out = [c["layer_img"], c["summary_img"], c["layer_file"], c["layer_json"], c["code"], c["notes"]]
     event = c["layer_btn"].click(layer_features, layer_in, layer_out, api_name="layer_features")

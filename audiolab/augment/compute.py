@@ -64,7 +64,10 @@ class Param:
             return limits.check_choice(label, value, self.choices)
         if self.kind == "numbers":
             if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= limits.AUG_MAX_FACTORS:
-                raise AudioLabError(f"{label} must be a list of 1 to {limits.AUG_MAX_FACTORS} numbers, got {value!r}.")
+                raise AudioLabError(
+                    f"{label} must be a list of 1 to {limits.AUG_MAX_FACTORS} numbers, got {value!r}.",
+                    zh=f"{label} 必须是 1 到 {limits.AUG_MAX_FACTORS} 个数字组成的列表，实际为 {value!r}。",
+                )
             return [limits.check_number(label, v, self.lo, self.hi) for v in value]
         return limits.check_number(label, value, self.lo, self.hi, integer=self.kind == "integer")
 
@@ -187,7 +190,8 @@ def _check_params(op: Op, step: dict) -> dict:
         octaves = out["n_steps"] / out["bins_per_octave"]
         raise AudioLabError(
             f"pitch_shift: n_steps / bins_per_octave = {out['n_steps']:g} / {out['bins_per_octave']} "
-            f"= {octaves:g} octaves; at most {limits.AUG_PITCH_MAX_OCTAVES:g} octave either way."
+            f"= {octaves:g} octaves; at most {limits.AUG_PITCH_MAX_OCTAVES:g} octave either way.",
+            zh=f"pitch_shift：n_steps / bins_per_octave = {out['n_steps']:g} / {out['bins_per_octave']} = {octaves:g} 个八度；向上或向下最多 {limits.AUG_PITCH_MAX_OCTAVES:g} 个八度。",
         )
     return out
 
@@ -196,19 +200,24 @@ def check_step(step: object, index: int = 0) -> dict:
     """A step with every parameter validated and defaults filled in (``hop_length`` checked against ``n_fft``)."""
     if not isinstance(step, dict) or "op" not in step:
         raise AudioLabError(f'Step {index + 1} must be an object like {{"op": "time_stretch", "rate": 1.2}}, '
-                            f"got {step!r}.")  # fmt: skip
+                            f"got {step!r}.",
+                            zh=f'第 {index + 1} 步必须是形如 {{"op": "time_stretch", "rate": 1.2}} 的对象，实际为 {step!r}。')  # fmt: skip
     op = OPS.get(step["op"])
     if op is None:
-        raise AudioLabError(f"Step {index + 1}: unknown op {step['op']!r}. Please choose one of: {', '.join(OPS)}.")
+        raise AudioLabError(
+            f"Step {index + 1}: unknown op {step['op']!r}. Please choose one of: {', '.join(OPS)}.",
+            zh=f"第 {index + 1} 步：未知的效果 {step['op']!r}。请从以下选择：{', '.join(OPS)}。",
+        )
     names = [p.name for p in op.params] + (["seed"] if op.random else [])
     unknown = sorted(set(step) - {"op", *names})
     if unknown:
         raise AudioLabError(f"Step {index + 1} ({op.name}): unknown parameter(s) {', '.join(unknown)}; "
-                            f"valid: {', '.join(names)}.")  # fmt: skip
+                            f"valid: {', '.join(names)}.",
+                            zh=f"第 {index + 1} 步（{op.name}）：未知参数 {', '.join(unknown)}；有效参数：{', '.join(names)}。")  # fmt: skip
     try:
         return _check_params(op, step)
     except AudioLabError as err:
-        raise AudioLabError(f"Step {index + 1}: {err}") from None
+        raise AudioLabError(f"Step {index + 1}: {err}", zh=f"第 {index + 1} 步：{err.text('zh')}") from None
 
 
 def parse_chain(chain: str | list) -> list[dict]:
@@ -216,19 +225,27 @@ def parse_chain(chain: str | list) -> list[dict]:
     if isinstance(chain, str):
         if len(chain) > limits.AUG_MAX_CHAIN_CHARS:
             raise AudioLabError(f"The chain is {len(chain):,} characters long; the limit is "
-                                f"{limits.AUG_MAX_CHAIN_CHARS:,}.")  # fmt: skip
+                                f"{limits.AUG_MAX_CHAIN_CHARS:,}.",
+                                zh=f"效果链长 {len(chain):,} 个字符；上限为 {limits.AUG_MAX_CHAIN_CHARS:,}。")  # fmt: skip
         try:
             chain = json.loads(chain or "[]")
         except json.JSONDecodeError as err:
             raise AudioLabError(
-                f"The chain is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})."
+                f"The chain is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno}).",
+                zh=f"效果链不是有效的 JSON：{err.msg}（第 {err.lineno} 行，第 {err.colno} 列）。",
             ) from None
     if isinstance(chain, dict):
         chain = [chain]
     if not isinstance(chain, list) or not chain:
-        raise AudioLabError('The chain is empty: add a step (e.g. [{"op": "time_stretch", "rate": 1.2}]).')
+        raise AudioLabError(
+            'The chain is empty: add a step (e.g. [{"op": "time_stretch", "rate": 1.2}]).',
+            zh='效果链为空：请添加一个步骤（例如 [{"op": "time_stretch", "rate": 1.2}]）。',
+        )
     if len(chain) > limits.AUG_MAX_STEPS:
-        raise AudioLabError(f"The chain has {len(chain)} steps; at most {limits.AUG_MAX_STEPS} are allowed.")
+        raise AudioLabError(
+            f"The chain has {len(chain)} steps; at most {limits.AUG_MAX_STEPS} are allowed.",
+            zh=f"效果链有 {len(chain)} 个步骤；最多允许 {limits.AUG_MAX_STEPS} 个。",
+        )
     return [check_step(step, i) for i, step in enumerate(chain)]
 
 
@@ -479,7 +496,10 @@ def add_noise(waveform: torch.Tensor, noise: torch.Tensor, *, snr_db: float) -> 
     """``F.add_noise``: ``waveform + a * noise`` with ``a`` giving ``snr_db`` dB per channel."""
     energy = noise.square().sum(-1)
     if not bool((energy > 0).all()):
-        raise AudioLabError("add_noise: the noise is silent (all samples 0) in a channel; use another noise clip.")
+        raise AudioLabError(
+            "add_noise: the noise is silent (all samples 0) in a channel; use another noise clip.",
+            zh="add_noise：噪声音频在某个声道中是静音（全部采样为 0）；请换一个噪声音频。",
+        )
     return F.add_noise(waveform, noise, torch.full(waveform.shape[:1], float(snr_db)))
 
 
@@ -501,7 +521,10 @@ def clip_rir(clip: Clip, sample_rate: int, notes: list[str]) -> torch.Tensor:
     rir = rir[:, start : start + int(limits.AUG_RIR_MAX_S * sample_rate)]
     norm = torch.linalg.vector_norm(rir)
     if not norm > 0:
-        raise AudioLabError("reverb: the impulse response clip is silent (all samples 0).")
+        raise AudioLabError(
+            "reverb: the impulse response clip is silent (all samples 0).",
+            zh="reverb：冲激响应音频是静音（全部采样为 0）。",
+        )
     return rir / norm
 
 
@@ -578,25 +601,31 @@ def check_size(p: dict, index: int, channels: int, frames: int, sample_rate: int
     where = f"Step {index + 1} ({p['op']})"
     if "n_fft" in p and frames <= p["n_fft"] // 2:
         raise AudioLabError(f"{where}: the audio has {frames} samples, too short for n_fft={p['n_fft']} "
-                            f"(it needs more than {p['n_fft'] // 2}).")  # fmt: skip
+                            f"(it needs more than {p['n_fft'] // 2}).",
+                            zh=f"{where}：音频只有 {frames} 个采样点，对 n_fft={p['n_fft']} 来说太短（需要多于 {p['n_fft'] // 2} 个）。")  # fmt: skip
     if out_frames > limits.AUG_MAX_FRAMES or out_frames * channels > limits.AUG_MAX_SAMPLES:
         raise AudioLabError(
             f"{where} would make {out_frames / out_rate:.1f} s x {channels} channel(s) ({out_frames:,} frames): "
             f"the limit is {limits.AUG_MAX_FRAMES:,} frames and {limits.AUG_MAX_SAMPLES:,} samples. "
-            "Use a shorter clip or a milder setting."
+            "Use a shorter clip or a milder setting.",
+            zh=f"{where} 会生成 {out_frames / out_rate:.1f} 秒 x {channels} 个声道（{out_frames:,} 帧）：上限为 {limits.AUG_MAX_FRAMES:,} 帧、{limits.AUG_MAX_SAMPLES:,} 个采样点。请使用更短的音频或更温和的设置。",
         )
     if values > limits.AUG_MAX_STFT_VALUES:
         raise AudioLabError(
             f"{where}: the STFT of {frames / sample_rate:.1f} s at {sample_rate} Hz with n_fft={p['n_fft']} has "
             f"{values:,} values per channel (limit {limits.AUG_MAX_STFT_VALUES:,}): use a larger hop_length, "
-            "a milder rate or a shorter clip."
+            "a milder rate or a shorter clip.",
+            zh=f"{where}：{frames / sample_rate:.1f} 秒、{sample_rate} Hz、n_fft={p['n_fft']} 的 STFT 每个声道有 {values:,} 个值（上限 {limits.AUG_MAX_STFT_VALUES:,}）：请增大 hop_length、使用更温和的 rate 或更短的音频。",
         )
 
 
 def _nyquist(p: dict, key: str, sample_rate: int) -> float:
     freq = p[key]
     if not freq < sample_rate / 2:
-        raise AudioLabError(f"{p['op']}.{key}={freq:g} Hz must be below half the sample rate ({sample_rate / 2:g} Hz).")
+        raise AudioLabError(
+            f"{p['op']}.{key}={freq:g} Hz must be below half the sample rate ({sample_rate / 2:g} Hz).",
+            zh=f"{p['op']}.{key}={freq:g} Hz 必须低于采样率的一半（{sample_rate / 2:g} Hz）。",
+        )
     return freq
 
 
@@ -629,7 +658,10 @@ def _speed_perturbation(x: torch.Tensor, sr: int, p: dict, g: torch.Generator):
 def _noise(x: torch.Tensor, sr: int, p: dict, ctx: _Context, g: torch.Generator):
     if p["noise"] == "clip":
         if ctx.noise is None:
-            raise AudioLabError("add_noise with noise='clip' needs a noise clip: upload one.")
+            raise AudioLabError(
+                "add_noise with noise='clip' needs a noise clip: upload one.",
+                zh="noise='clip' 的 add_noise 需要一个噪声音频：请上传。",
+            )
         noise = clip_noise(ctx.noise, x.shape[0], x.shape[-1], sr, g, ctx.notes)
     else:
         noise = colored_noise(tuple(x.shape), p["noise"], g)
@@ -639,7 +671,10 @@ def _noise(x: torch.Tensor, sr: int, p: dict, ctx: _Context, g: torch.Generator)
 def _reverb(x: torch.Tensor, sr: int, p: dict, ctx: _Context, g: torch.Generator):
     if p["rir"] == "clip":
         if ctx.rir is None:
-            raise AudioLabError("reverb with rir='clip' needs an impulse response clip: upload one.")
+            raise AudioLabError(
+                "reverb with rir='clip' needs an impulse response clip: upload one.",
+                zh="rir='clip' 的 reverb 需要一个冲激响应音频：请上传。",
+            )
         rir = clip_rir(ctx.rir, sr, ctx.notes)
     else:
         rir = synthetic_rir(p["rt60"], sr, g)
@@ -681,7 +716,10 @@ def fit(waveform: torch.Tensor, notes: list[str]) -> torch.Tensor:
     """Scale down (never up) so the peak is at most 1, with a note; what every step's result goes through."""
     peak = float(waveform.abs().max()) if waveform.numel() else 0.0
     if not math.isfinite(peak):
-        raise AudioLabError("The step produced non-finite samples (NaN/Inf); try other settings.")
+        raise AudioLabError(
+            "The step produced non-finite samples (NaN/Inf); try other settings.",
+            zh="该步骤产生了非有限的采样值（NaN/Inf）；请尝试其他设置。",
+        )
     if peak > 1.0:
         notes.append(f"Peak {peak:.3g} was scaled down to 1 ({-20 * math.log10(peak):.1f} dB).")
         return waveform / peak

@@ -30,5 +30,6 @@ class Deadline:
         if self.elapsed > self.seconds:
             raise AudioLabError(
                 f"{what} took longer than the {self.seconds:.0f} s limit and was stopped. "
-                "Try shorter audio or fewer iterations."
+                "Try shorter audio or fewer iterations.",
+                zh=f"{what} 超过了 {self.seconds:.0f} 秒的时限，已停止。请使用更短的音频或更少的迭代次数。",
             )

@@ -101,13 +101,18 @@ def read_source(source: Source) -> bytes | str:
     else:
         path = Path(source)
         if not path.is_file():
-            raise AudioLabError("No audio file was given, or the file no longer exists.")
+            raise AudioLabError(
+                "No audio file was given, or the file no longer exists.", zh="没有提供音频文件，或文件已不存在。"
+            )
         size = path.stat().st_size
         source = str(path)
     if size == 0:
-        raise AudioLabError("The file is empty (0 bytes).")
+        raise AudioLabError("The file is empty (0 bytes).", zh="文件为空（0 字节）。")
     if size > limits.MAX_FILE_BYTES:
-        raise AudioLabError(f"The file is {size / 2**20:.1f} MB; the limit is {limits.MAX_FILE_BYTES / 2**20:.0f} MB.")
+        raise AudioLabError(
+            f"The file is {size / 2**20:.1f} MB; the limit is {limits.MAX_FILE_BYTES / 2**20:.0f} MB.",
+            zh=f"文件大小为 {size / 2**20:.1f} MB；上限为 {limits.MAX_FILE_BYTES / 2**20:.0f} MB。",
+        )
     return bytes(source) if isinstance(source, bytearray) else source
 
 
@@ -247,7 +252,8 @@ def _open(source: Source):
         }.get(container, "")
         raise AudioLabError(
             "Could not read this file as audio"
-            + (f": it is {what}." if what else ": the format is not recognised or the file is corrupt.")
+            + (f": it is {what}." if what else ": the format is not recognised or the file is corrupt."),
+            zh="无法将此文件读取为音频" + (f"：它是{what}。" if what else "：无法识别格式，或文件已损坏。"),
         )
     return data, decoder, sfinfo
 
@@ -293,18 +299,29 @@ def decode(
     notes: list[str] = []
     want = cap if num_frames < 0 else min(num_frames, cap)
     if num_frames == 0:
-        raise AudioLabError("num_frames is 0: nothing to decode. Use -1 for 'to the end'.")
+        raise AudioLabError(
+            "num_frames is 0: nothing to decode. Use -1 for 'to the end'.",
+            zh="num_frames 为 0：没有要解码的内容。用 -1 表示“直到结尾”。",
+        )
     if meta.num_frames and frame_offset >= meta.num_frames:
-        raise AudioLabError(f"frame_offset={frame_offset} is past the end of the audio ({meta.num_frames} frames).")
+        raise AudioLabError(
+            f"frame_offset={frame_offset} is past the end of the audio ({meta.num_frames} frames).",
+            zh=f"frame_offset={frame_offset} 超出了音频结尾（共 {meta.num_frames} 帧）。",
+        )
     waveform = None
     if decoder is not None:
         waveform = _decode_torchcodec(decoder, meta.sample_rate, frame_offset, want)
     if waveform is None and sfinfo is not None:
         waveform = _decode_soundfile(data, frame_offset, want)
     if waveform is None:
-        raise AudioLabError("Could not decode the audio: the file is corrupt or truncated.")
+        raise AudioLabError(
+            "Could not decode the audio: the file is corrupt or truncated.", zh="无法解码音频：文件已损坏或被截断。"
+        )
     if waveform.shape[-1] == 0:
-        raise AudioLabError("The file has no audio samples (0 frames) in the requested range.")
+        raise AudioLabError(
+            "The file has no audio samples (0 frames) in the requested range.",
+            zh="文件在所请求的范围内没有音频采样（0 帧）。",
+        )
     if (num_frames < 0 or num_frames > cap) and _was_cut(meta, sfinfo, frame_offset, cap, waveform.shape[-1]):
         seconds, samples = limits.decode_bounds(max_seconds, max_samples)
         notes.append(
@@ -391,11 +408,15 @@ def sanitize(waveform: torch.Tensor, notes: list[str]) -> torch.Tensor:
 def validate_waveform(waveform: torch.Tensor, sample_rate: int) -> None:
     """Check the engine's audio contract: float32 ``(channel, time)``, finite, rate in range."""
     if not isinstance(waveform, torch.Tensor) or waveform.ndim != 2:
-        raise AudioLabError("Audio must be a 2-D tensor shaped (channel, time).")
+        raise AudioLabError(
+            "Audio must be a 2-D tensor shaped (channel, time).", zh="音频必须是形状为 (channel, time) 的二维张量。"
+        )
     if waveform.dtype != torch.float32:
-        raise AudioLabError(f"Audio must be float32, got {waveform.dtype}.")
+        raise AudioLabError(
+            f"Audio must be float32, got {waveform.dtype}.", zh=f"音频必须是 float32，实际为 {waveform.dtype}。"
+        )
     if waveform.shape[-1] == 0:
-        raise AudioLabError("The audio has no samples.")
+        raise AudioLabError("The audio has no samples.", zh="音频没有采样。")
     limits.check_sample_rate(int(sample_rate))
     limits.check_channels(waveform.shape[0])
 
@@ -435,7 +456,8 @@ def resample(waveform: torch.Tensor, orig_freq: int, new_freq: int, notes: list[
     if out_frames * waveform.shape[0] > limits.MAX_TOTAL_SAMPLES:
         raise AudioLabError(
             f"Resampling to {new_freq} Hz would make {out_frames:,} frames per channel; "
-            f"shorten the clip (limit {limits.MAX_TOTAL_SAMPLES:,} samples)."
+            f"shorten the clip (limit {limits.MAX_TOTAL_SAMPLES:,} samples).",
+            zh=f"重采样到 {new_freq} Hz 会使每个声道有 {out_frames:,} 帧；请缩短音频（上限 {limits.MAX_TOTAL_SAMPLES:,} 个采样点）。",
         )
     if src == dst:
         return waveform
@@ -530,9 +552,15 @@ def encode_into(
 
 def _encode_lossy(waveform: torch.Tensor, sample_rate: int, fmt: str, bit_rate: int | None) -> bytes:
     if fmt == "mp3" and sample_rate not in (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000):
-        raise AudioLabError(f"MP3 cannot store {sample_rate} Hz audio; resample to 44100 or 48000 Hz first.")
+        raise AudioLabError(
+            f"MP3 cannot store {sample_rate} Hz audio; resample to 44100 or 48000 Hz first.",
+            zh=f"MP3 无法保存 {sample_rate} Hz 的音频；请先重采样到 44100 或 48000 Hz。",
+        )
     if fmt == "mp3" and waveform.shape[0] > 2:
-        raise AudioLabError(f"MP3 holds at most 2 channels; this audio has {waveform.shape[0]}.")
+        raise AudioLabError(
+            f"MP3 holds at most 2 channels; this audio has {waveform.shape[0]}.",
+            zh=f"MP3 最多保存 2 个声道；此音频有 {waveform.shape[0]} 个。",
+        )
     try:
         import_torchcodec()
         from torchcodec.encoders import AudioEncoder
@@ -546,7 +574,7 @@ def _encode_lossy(waveform: torch.Tensor, sample_rate: int, fmt: str, bit_rate: 
     try:
         sf.write(buf, waveform.T.numpy(), sample_rate, format="MP3" if fmt == "mp3" else "OGG", subtype=subtype)
     except Exception as err:  # noqa: BLE001
-        raise AudioLabError(f"Could not encode {fmt.upper()}: {err}") from None
+        raise AudioLabError(f"Could not encode {fmt.upper()}: {err}", zh=f"无法编码为 {fmt.upper()}：{err}") from None
     return buf.getvalue()
 
 

@@ -43,9 +43,13 @@ WAV_BIT_DEPTHS = (16, 24, 32, "float")
 DISK_BUDGET_BYTES = 2 * 1024**3  # results + Gradio's cache (uploads, copies of results) on disk at once
 DISK_MIN_FREE_BYTES = 256 * 1024**2  # left free on the filesystem (for other programs) ...
 DISK_MIN_FREE_FRACTION = 0.02  # ... or this share of it, whichever is smaller (small filesystems)
+DISK_RESCAN_S = 5.0  # the folders are counted at most this often (unless a write would not fit)
 DISK_SWEEP_MIN_AGE_S = 10.0  # files younger than this (results on their way to a browser) are never swept
 OUTPUT_MAX_AGE_S = 3600.0  # results and uploads older than this are deleted (also those of earlier runs)
 SWEEP_EVERY_S = 60.0  # the age sweep runs at most this often
+
+# --- Scheduling (components.scheduling) ---------------------------------------------------
+HEAVY_SLOTS_PER_GPU = 8  # heavy requests at once per GPU (on a CPU: one per core); the wav2vec2 batcher needs several
 
 # --- Model/transform cache ------------------------------------------------------------
 CACHE_BUDGET_CPU_BYTES = 3 * 1024**3
@@ -55,18 +59,25 @@ CACHE_BUDGET_GPU_BYTES = 12 * 1024**3
 def check_number(name: str, value: object, lo: float, hi: float, *, integer: bool = False) -> float:
     """Return ``value`` as a float (or int) after checking it is finite and in [lo, hi]."""
     if isinstance(value, bool):
-        raise AudioLabError(f"{name} must be a number, got {value!r}.")
+        raise AudioLabError(f"{name} must be a number, got {value!r}.", zh=f"{name} 必须是数字，实际为 {value!r}。")
     if not isinstance(value, (int, float)):
         try:
             value = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise AudioLabError(f"{name} must be a number, got {value!r}.") from None
+            raise AudioLabError(
+                f"{name} must be a number, got {value!r}.", zh=f"{name} 必须是数字，实际为 {value!r}。"
+            ) from None
     if not math.isfinite(value):
-        raise AudioLabError(f"{name} must be a finite number, got {value}.")
+        raise AudioLabError(
+            f"{name} must be a finite number, got {value}.", zh=f"{name} 必须是有限的数字，实际为 {value}。"
+        )
     if integer and value != int(value):
-        raise AudioLabError(f"{name} must be a whole number, got {value}.")
+        raise AudioLabError(f"{name} must be a whole number, got {value}.", zh=f"{name} 必须是整数，实际为 {value}。")
     if not lo <= value <= hi:
-        raise AudioLabError(f"{name}={value:g} is out of range: allowed {lo:g} to {hi:g}.")
+        raise AudioLabError(
+            f"{name}={value:g} is out of range: allowed {lo:g} to {hi:g}.",
+            zh=f"{name}={value:g} 超出范围：允许 {lo:g} 到 {hi:g}。",
+        )
     return int(value) if integer else float(value)
 
 
@@ -74,7 +85,10 @@ def check_choice(name: str, value: object, choices: tuple | list) -> object:
     """Return ``value`` if it is one of ``choices``, else raise listing the valid ones."""
     if value not in choices:
         valid = ", ".join(str(c) for c in choices)
-        raise AudioLabError(f"Invalid {name}: {value!r}. Please choose one of: {valid}.")
+        raise AudioLabError(
+            f"Invalid {name}: {value!r}. Please choose one of: {valid}.",
+            zh=f"无效的 {name}：{value!r}。请从以下选择：{valid}。",
+        )
     return value
 
 
@@ -83,7 +97,8 @@ def check_sample_rate(sample_rate: int) -> int:
     if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
         raise AudioLabError(
             f"Sample rate {sample_rate} Hz is not supported: it must be between "
-            f"{MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz."
+            f"{MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz.",
+            zh=f"不支持 {sample_rate} Hz 的采样率：必须在 {MIN_SAMPLE_RATE} 到 {MAX_SAMPLE_RATE} Hz 之间。",
         )
     return sample_rate
 
@@ -91,7 +106,10 @@ def check_sample_rate(sample_rate: int) -> int:
 def check_channels(num_channels: int) -> int:
     """Check a channel count is within what the app decodes."""
     if not 1 <= num_channels <= MAX_CHANNELS:
-        raise AudioLabError(f"The audio has {num_channels} channels; at most {MAX_CHANNELS} are supported.")
+        raise AudioLabError(
+            f"The audio has {num_channels} channels; at most {MAX_CHANNELS} are supported.",
+            zh=f"音频有 {num_channels} 个声道；最多支持 {MAX_CHANNELS} 个。",
+        )
     return num_channels
 
 
@@ -154,8 +172,6 @@ W2V_BATCH_WINDOW_S = 0.005  # a forward pass waits this long after its oldest ch
 W2V_MAX_BATCH = 8  # chunks in one forward pass (1: no batching)
 W2V_BATCH_DEVICES = ("cuda",)  # batch only here: on 2 CPU cores one batch was 13-19% slower than parallel passes
 W2V_MAX_BATCH_SAMPLES = 8 * 24 * 16_000  # chunks x longest chunk: 8 default chunks (20 s + 2 x 2 s at 16 kHz)
-W2V_CONCURRENCY_CPU = 2  # wav2vec2 requests (emissions, transcribe, align) processed at once on a CPU
-W2V_CONCURRENCY_CUDA = 8  # ... on a GPU: more requests in flight, so the batcher has chunks to batch
 
 
 # --- Griffin-Lim ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise AudioLabError(f"Could not resolve the host name {host!r}.") from None
+        raise AudioLabError(f"Could not resolve the host name {host!r}.", zh=f"无法解析主机名 {host!r}。") from None
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
@@ -60,16 +60,19 @@ def _checked_address(url: str, address_ok: Callable[[IPAddress], bool]) -> tuple
     if parts.scheme not in ("http", "https"):
         raise AudioLabError(f"Only http:// and https:// URLs can be loaded, not {parts.scheme or 'this'!r}.")
     if not parts.hostname:
-        raise AudioLabError("The URL has no host name.")
+        raise AudioLabError("The URL has no host name.", zh="网址中没有主机名。")
     if parts.username or parts.password:
-        raise AudioLabError("URLs with a user name or password are not allowed.")
+        raise AudioLabError(
+            "URLs with a user name or password are not allowed.", zh="不允许使用包含用户名或密码的网址。"
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(parts.hostname, port)
     refused = [ip for ip in addresses if not address_ok(ip)]
     if refused or not addresses:
         raise AudioLabError(
             f"Refusing to load from {parts.hostname}: it resolves to a private, local or "
-            f"reserved address ({refused[0] if refused else 'none'})."
+            f"reserved address ({refused[0] if refused else 'none'}).",
+            zh=f"拒绝从 {parts.hostname} 加载：它解析到私有、本地或保留地址（{refused[0] if refused else 'none'}）。",
         )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port, str(addresses[0]), path
@@ -102,13 +105,16 @@ def _read_capped(response: http.client.HTTPResponse, cap: int) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > cap:
         raise AudioLabError(
-            f"The file at that URL is {int(declared) / 2**20:.1f} MB; the limit is {cap / 2**20:.0f} MB."
+            f"The file at that URL is {int(declared) / 2**20:.1f} MB; the limit is {cap / 2**20:.0f} MB.",
+            zh=f"该网址的文件大小为 {int(declared) / 2**20:.1f} MB；上限为 {cap / 2**20:.0f} MB。",
         )
     chunks, total = [], 0
     while chunk := response.read1(64 * 1024):
         total += len(chunk)
         if total > cap:
-            raise AudioLabError(f"The download exceeded the {cap / 2**20:.0f} MB limit.")
+            raise AudioLabError(
+                f"The download exceeded the {cap / 2**20:.0f} MB limit.", zh=f"下载超过了 {cap / 2**20:.0f} MB 的上限。"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -164,7 +170,7 @@ def fetch_url(url: str, *, address_ok: Callable[[IPAddress], bool] = is_public_a
     """
     url = (url or "").strip()
     if not url:
-        raise AudioLabError("Please enter a URL.")
+        raise AudioLabError("Please enter a URL.", zh="请输入网址。")
     deadline = _Deadline(time.monotonic() + limits.URL_TOTAL_TIMEOUT_S)
     try:
         for _ in range(limits.URL_MAX_REDIRECTS + 1):
@@ -173,7 +179,10 @@ def fetch_url(url: str, *, address_ok: Callable[[IPAddress], bool] = is_public_a
                 return response
     finally:
         deadline.stop()
-    raise AudioLabError(f"Too many redirects (more than {limits.URL_MAX_REDIRECTS}).")
+    raise AudioLabError(
+        f"Too many redirects (more than {limits.URL_MAX_REDIRECTS}).",
+        zh=f"重定向次数过多（超过 {limits.URL_MAX_REDIRECTS} 次）。",
+    )
 
 
 def _get(url: str, address_ok: Callable[[IPAddress], bool], deadline: _Deadline) -> tuple[bytes | None, str]:
@@ -189,18 +198,25 @@ def _get(url: str, address_ok: Callable[[IPAddress], bool], deadline: _Deadline)
         if response.status in (301, 302, 303, 307, 308):
             location = response.getheader("Location")
             if not location:
-                raise AudioLabError("The server sent a redirect without a location.")
+                raise AudioLabError(
+                    "The server sent a redirect without a location.", zh="服务器发送了没有目标地址的重定向。"
+                )
             return None, urljoin(url, location)
         if response.status != 200:
-            raise AudioLabError(f"The server answered HTTP {response.status} {response.reason}.")
+            raise AudioLabError(
+                f"The server answered HTTP {response.status} {response.reason}.",
+                zh=f"服务器返回 HTTP {response.status} {response.reason}。",
+            )
         body = _read_capped(response, limits.MAX_FILE_BYTES)
         deadline.check()  # a cut connection may look like a short, complete answer
         return body, url
     except TimeoutError:
         deadline.check()
-        raise AudioLabError("The server did not answer in time.") from None
+        raise AudioLabError("The server did not answer in time.", zh="服务器没有及时响应。") from None
     except (OSError, http.client.HTTPException) as err:
         deadline.check()
-        raise AudioLabError(f"Could not download the URL: {err.__class__.__name__}.") from None
+        raise AudioLabError(
+            f"Could not download the URL: {err.__class__.__name__}.", zh=f"无法下载该网址：{err.__class__.__name__}。"
+        ) from None
     finally:
         conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -36,6 +37,7 @@ def app_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(disk / "gradio"))
     (disk / "gradio").mkdir()
     monkeypatch.setattr(storage, "_last_age_sweep", time.monotonic())  # no age sweep unless a test asks
+    monkeypatch.setattr(storage, "_counted_at", -math.inf)  # count the folders at the first write
     yield disk
     subprocess.run(["umount", "-l", str(disk)], check=False)
 
@@ -98,6 +100,7 @@ def test_the_budget_bounds_the_total_even_with_free_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(common, "OUTPUT_DIR", tmp_path / "results")
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     monkeypatch.setattr(limits, "DISK_BUDGET_BYTES", 1_000_000)
+    monkeypatch.setattr(storage, "_counted_at", -math.inf)
     old = put(tmp_path / "gradio" / "o" / "old.wav", 700_000, age_s=60)
     common.output_file("a.bin", bytes(200_000))  # 0.7 + 2 x 0.2 MB > 1 MB: the old file goes
     assert not old.exists()
