@@ -159,9 +159,12 @@ def _steps_of(text: str) -> list:
     try:
         steps = json.loads(text or "[]")
     except json.JSONDecodeError as err:
-        raise AudioLabError(f"The chain is not valid JSON: {err.msg} (line {err.lineno}).") from None
+        raise AudioLabError(
+            f"The chain is not valid JSON: {err.msg} (line {err.lineno}).",
+            zh=f"效果链不是有效的 JSON：{err.msg}（第 {err.lineno} 行）。",
+        ) from None
     if not isinstance(steps, list):
-        raise AudioLabError("The chain must be a JSON list of steps.")
+        raise AudioLabError("The chain must be a JSON list of steps.", zh="效果链必须是步骤的 JSON 列表。")
     return steps
 
 
@@ -169,7 +172,10 @@ def _whole(name: str, value) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise AudioLabError(f"{name} must be a whole number (or empty), got {value!r}.") from None
+        raise AudioLabError(
+            f"{name} must be a whole number (or empty), got {value!r}.",
+            zh=f"{name} 必须是整数（或留空），实际为 {value!r}。",
+        ) from None
 
 
 def _widget_value(param: augment.Param, value):
@@ -182,7 +188,10 @@ def _widget_value(param: augment.Param, value):
         try:
             return [float(v) for v in str(value).replace(";", ",").split(",") if v.strip()]
         except ValueError:
-            raise AudioLabError(f"factors must be numbers separated by commas, got {value!r}.") from None
+            raise AudioLabError(
+                f"factors must be numbers separated by commas, got {value!r}.",
+                zh=f"factors 必须是用逗号分隔的数字，实际为 {value!r}。",
+            ) from None
     return value
 
 
@@ -200,7 +209,10 @@ def add_step(op: str, chain: str, *values) -> str:
         step["seed"] = _whole("seed", values[len(spec.params)])
     checked = augment.check_step(step, len(steps))
     if len(steps) >= limits.AUG_MAX_STEPS:
-        raise AudioLabError(f"The chain already has {len(steps)} steps; at most {limits.AUG_MAX_STEPS} are allowed.")
+        raise AudioLabError(
+            f"The chain already has {len(steps)} steps; at most {limits.AUG_MAX_STEPS} are allowed.",
+            zh=f"效果链已有 {len(steps)} 个步骤；最多允许 {limits.AUG_MAX_STEPS} 个。",
+        )
     return augment.chain_text([*steps, checked])
 
 

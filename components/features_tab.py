@@ -127,9 +127,15 @@ def parse_params(params: object) -> dict:
     try:
         value = json.loads(str(params))
     except json.JSONDecodeError as err:
-        raise AudioLabError(f'params must be a JSON object like {{"n_fft": 512}}: {err.msg}.') from None
+        raise AudioLabError(
+            f'params must be a JSON object like {{"n_fft": 512}}: {err.msg}.',
+            zh=f'params 必须是形如 {{"n_fft": 512}} 的 JSON 对象：{err.msg}。',
+        ) from None
     if not isinstance(value, dict):
-        raise AudioLabError(f"params must be a JSON object, got {type(value).__name__}.")
+        raise AudioLabError(
+            f"params must be a JSON object, got {type(value).__name__}.",
+            zh=f"params 必须是 JSON 对象，实际为 {type(value).__name__}。",
+        )
     return value
 
 

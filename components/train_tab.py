@@ -160,12 +160,21 @@ def add_clips(files, labels_text, label, recording, uploads):
     label = train.check_label(label)
     new = _paths([recording]) + _paths(uploads)
     if not new:
-        raise AudioLabError("Record or upload a clip first, then press 'Add to the set'.")
+        raise AudioLabError(
+            "Record or upload a clip first, then press 'Add to the set'.",
+            zh="请先录制或上传一个片段，再点击“添加到数据集”。",
+        )
     paths, labels = _paths(files), train.parse_labels(labels_text)
     if len(paths) != len(labels):
-        raise AudioLabError(f"The set has {len(paths)} clips but {len(labels)} labels; clear it and start again.")
+        raise AudioLabError(
+            f"The set has {len(paths)} clips but {len(labels)} labels; clear it and start again.",
+            zh=f"数据集有 {len(paths)} 个片段但有 {len(labels)} 个标签；请清空后重新开始。",
+        )
     if len(paths) + len(new) > limits.TRAIN_MAX_CLIPS:
-        raise AudioLabError(f"A set holds at most {limits.TRAIN_MAX_CLIPS} clips; it has {len(paths)}.")
+        raise AudioLabError(
+            f"A set holds at most {limits.TRAIN_MAX_CLIPS} clips; it has {len(paths)}.",
+            zh=f"一个数据集最多 {limits.TRAIN_MAX_CLIPS} 个片段；当前有 {len(paths)} 个。",
+        )
     return (*_set_outputs(paths + new, labels + [label] * len(new)), None, None)
 
 
@@ -180,15 +189,23 @@ def _decode(path: str, number: int = 0) -> aio.Decoded:
     except AudioLabError as err:
         if not number:
             raise
-        raise AudioLabError(f"Clip {number} ({Path(path).name}): {err}") from None
+        raise AudioLabError(
+            f"Clip {number} ({Path(path).name}): {err}", zh=f"片段 {number}（{Path(path).name}）：{err.text('zh')}"
+        ) from None
 
 
 def _clip_set(files, labels_text) -> train.ClipSet:
     paths, labels = _paths(files), train.parse_labels(labels_text)
     if len(paths) > limits.TRAIN_MAX_CLIPS:
-        raise AudioLabError(f"{len(paths)} clips were given; a set holds at most {limits.TRAIN_MAX_CLIPS}.")
+        raise AudioLabError(
+            f"{len(paths)} clips were given; a set holds at most {limits.TRAIN_MAX_CLIPS}.",
+            zh=f"给出了 {len(paths)} 个片段；一个数据集最多 {limits.TRAIN_MAX_CLIPS} 个。",
+        )
     if len(paths) != len(labels):
-        raise AudioLabError(f"There are {len(paths)} clips but {len(labels)} labels: give one label per clip.")
+        raise AudioLabError(
+            f"There are {len(paths)} clips but {len(labels)} labels: give one label per clip.",
+            zh=f"有 {len(paths)} 个片段，但有 {len(labels)} 个标签：请为每个片段给一个标签。",
+        )
     train.check_counts(labels)  # before any decoding
     clips = [(d.waveform, d.sample_rate) for d in (_decode(p, i + 1) for i, p in enumerate(paths))]
     return train.clip_set(clips, labels, names=[Path(p).name for p in paths])
@@ -291,10 +308,17 @@ def _head_from(head_file, trained: train.TrainedHead | None) -> train.TrainedHea
     if path:
         if os.path.getsize(path) > limits.TRAIN_MAX_HEAD_BYTES:
             raise AudioLabError(f"The head file is {os.path.getsize(path) / 2**20:.1f} MB; a trained head is at "
-                                f"most {limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB.")  # fmt: skip
+                                f"most {limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB.",
+                                zh=(
+                                    f"分类头文件大小为 {os.path.getsize(path) / 2**20:.1f} MB；训练得到的分类头最多 "
+                                    f"{limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB。"
+                                ))  # fmt: skip
         return train.TrainedHead.from_bytes(Path(path).read_bytes())
     if trained is None:
-        raise AudioLabError("Train a head first (step 2), or upload a head file (.pt) saved earlier.")
+        raise AudioLabError(
+            "Train a head first (step 2), or upload a head file (.pt) saved earlier.",
+            zh="请先训练一个分类头（第 2 步），或上传之前保存的分类头文件（.pt）。",
+        )
     return trained
 
 

@@ -226,7 +226,10 @@ def align(audio, model_name, text, chunk_s, context_s):
     path, decoded, em, _, recognised = _emissions(audio, model_name, chunk_s, context_s)
     text = (text or "").strip() or recognised
     if not text:
-        raise AudioLabError("Nothing was recognised in this audio: type the transcript to align.")
+        raise AudioLabError(
+            "Nothing was recognised in this audio: type the transcript to align.",
+            zh="在此音频中没有识别出内容：请输入要对齐的文本。",
+        )
     words = w2v.align(em, text)
     clean = w2v.tokenize(text, em)[0]
     cut = decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]

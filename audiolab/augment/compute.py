@@ -191,7 +191,10 @@ def _check_params(op: Op, step: dict) -> dict:
         raise AudioLabError(
             f"pitch_shift: n_steps / bins_per_octave = {out['n_steps']:g} / {out['bins_per_octave']} "
             f"= {octaves:g} octaves; at most {limits.AUG_PITCH_MAX_OCTAVES:g} octave either way.",
-            zh=f"pitch_shift：n_steps / bins_per_octave = {out['n_steps']:g} / {out['bins_per_octave']} = {octaves:g} 个八度；向上或向下最多 {limits.AUG_PITCH_MAX_OCTAVES:g} 个八度。",
+            zh=(
+                f"pitch_shift：n_steps / bins_per_octave = {out['n_steps']:g} / {out['bins_per_octave']} = {octaves:g}"
+                f" 个八度；向上或向下最多 {limits.AUG_PITCH_MAX_OCTAVES:g} 个八度。"
+            ),
         )
     return out
 
@@ -201,7 +204,10 @@ def check_step(step: object, index: int = 0) -> dict:
     if not isinstance(step, dict) or "op" not in step:
         raise AudioLabError(f'Step {index + 1} must be an object like {{"op": "time_stretch", "rate": 1.2}}, '
                             f"got {step!r}.",
-                            zh=f'第 {index + 1} 步必须是形如 {{"op": "time_stretch", "rate": 1.2}} 的对象，实际为 {step!r}。')  # fmt: skip
+                            zh=(
+                                f'第 {index + 1} 步必须是形如 {{"op": "time_stretch", "rate": 1.2}} 的对象，'
+                                f'实际为 {step!r}。'
+                            ))  # fmt: skip
     op = OPS.get(step["op"])
     if op is None:
         raise AudioLabError(
@@ -213,7 +219,10 @@ def check_step(step: object, index: int = 0) -> dict:
     if unknown:
         raise AudioLabError(f"Step {index + 1} ({op.name}): unknown parameter(s) {', '.join(unknown)}; "
                             f"valid: {', '.join(names)}.",
-                            zh=f"第 {index + 1} 步（{op.name}）：未知参数 {', '.join(unknown)}；有效参数：{', '.join(names)}。")  # fmt: skip
+                            zh=(
+                                f"第 {index + 1} 步（{op.name}）：未知参数 {', '.join(unknown)}；有效参数："
+                                f"{', '.join(names)}。"
+                            ))  # fmt: skip
     try:
         return _check_params(op, step)
     except AudioLabError as err:
@@ -226,7 +235,8 @@ def parse_chain(chain: str | list) -> list[dict]:
         if len(chain) > limits.AUG_MAX_CHAIN_CHARS:
             raise AudioLabError(f"The chain is {len(chain):,} characters long; the limit is "
                                 f"{limits.AUG_MAX_CHAIN_CHARS:,}.",
-                                zh=f"效果链长 {len(chain):,} 个字符；上限为 {limits.AUG_MAX_CHAIN_CHARS:,}。")  # fmt: skip
+                                zh=f"效果链长 {len(chain):,} 个字符；"
+                                   f"上限为 {limits.AUG_MAX_CHAIN_CHARS:,}。")  # fmt: skip
         try:
             chain = json.loads(chain or "[]")
         except json.JSONDecodeError as err:
@@ -602,20 +612,30 @@ def check_size(p: dict, index: int, channels: int, frames: int, sample_rate: int
     if "n_fft" in p and frames <= p["n_fft"] // 2:
         raise AudioLabError(f"{where}: the audio has {frames} samples, too short for n_fft={p['n_fft']} "
                             f"(it needs more than {p['n_fft'] // 2}).",
-                            zh=f"{where}：音频只有 {frames} 个采样点，对 n_fft={p['n_fft']} 来说太短（需要多于 {p['n_fft'] // 2} 个）。")  # fmt: skip
+                            zh=(
+                                f"{where}：音频只有 {frames} 个采样点，对 n_fft={p['n_fft']} 来说太短（需要多于 "
+                                f"{p['n_fft'] // 2} 个）。"
+                            ))  # fmt: skip
     if out_frames > limits.AUG_MAX_FRAMES or out_frames * channels > limits.AUG_MAX_SAMPLES:
         raise AudioLabError(
             f"{where} would make {out_frames / out_rate:.1f} s x {channels} channel(s) ({out_frames:,} frames): "
             f"the limit is {limits.AUG_MAX_FRAMES:,} frames and {limits.AUG_MAX_SAMPLES:,} samples. "
             "Use a shorter clip or a milder setting.",
-            zh=f"{where} 会生成 {out_frames / out_rate:.1f} 秒 x {channels} 个声道（{out_frames:,} 帧）：上限为 {limits.AUG_MAX_FRAMES:,} 帧、{limits.AUG_MAX_SAMPLES:,} 个采样点。请使用更短的音频或更温和的设置。",
+            zh=(
+                f"{where} 会生成 {out_frames / out_rate:.1f} 秒 x {channels} 个声道（{out_frames:,} 帧）：上限为 "
+                f"{limits.AUG_MAX_FRAMES:,} 帧、{limits.AUG_MAX_SAMPLES:,} 个采样点。请使用更短的音频或更温和的设置。"
+            ),
         )
     if values > limits.AUG_MAX_STFT_VALUES:
         raise AudioLabError(
             f"{where}: the STFT of {frames / sample_rate:.1f} s at {sample_rate} Hz with n_fft={p['n_fft']} has "
             f"{values:,} values per channel (limit {limits.AUG_MAX_STFT_VALUES:,}): use a larger hop_length, "
             "a milder rate or a shorter clip.",
-            zh=f"{where}：{frames / sample_rate:.1f} 秒、{sample_rate} Hz、n_fft={p['n_fft']} 的 STFT 每个声道有 {values:,} 个值（上限 {limits.AUG_MAX_STFT_VALUES:,}）：请增大 hop_length、使用更温和的 rate 或更短的音频。",
+            zh=(
+                f"{where}：{frames / sample_rate:.1f} 秒、{sample_rate} Hz、n_fft={p['n_fft']} 的 STFT 每个声道有 "
+                f"{values:,} 个值（上限 {limits.AUG_MAX_STFT_VALUES:,}）：请增大 hop_length、使用更温和的 rate 或更短"
+                "的音频。"
+            ),
         )
 
 

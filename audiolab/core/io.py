@@ -457,7 +457,10 @@ def resample(waveform: torch.Tensor, orig_freq: int, new_freq: int, notes: list[
         raise AudioLabError(
             f"Resampling to {new_freq} Hz would make {out_frames:,} frames per channel; "
             f"shorten the clip (limit {limits.MAX_TOTAL_SAMPLES:,} samples).",
-            zh=f"重采样到 {new_freq} Hz 会使每个声道有 {out_frames:,} 帧；请缩短音频（上限 {limits.MAX_TOTAL_SAMPLES:,} 个采样点）。",
+            zh=(
+                f"重采样到 {new_freq} Hz 会使每个声道有 {out_frames:,} 帧；请缩短音频（上限 "
+                f"{limits.MAX_TOTAL_SAMPLES:,} 个采样点）。"
+            ),
         )
     if src == dst:
         return waveform

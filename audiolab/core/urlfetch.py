@@ -58,7 +58,15 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
 def _checked_address(url: str, address_ok: Callable[[IPAddress], bool]) -> tuple:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise AudioLabError(f"Only http:// and https:// URLs can be loaded, not {parts.scheme or 'this'!r}.")
+        if not parts.scheme:
+            raise AudioLabError(
+                f"{url[:80]!r} is not a URL: it must start with http:// or https://.",
+                zh=f"{url[:80]!r} 不是网址：必须以 http:// 或 https:// 开头。",
+            )
+        raise AudioLabError(
+            f"Only http:// and https:// URLs can be loaded, not {parts.scheme}://.",
+            zh=f"只能加载 http:// 和 https:// 网址，不能加载 {parts.scheme}://。",
+        )
     if not parts.hostname:
         raise AudioLabError("The URL has no host name.", zh="网址中没有主机名。")
     if parts.username or parts.password:

@@ -126,7 +126,9 @@ def _bool(name: str, value: object) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise AudioLabError(f"{name} must be true or false, got {value!r}.")
+    raise AudioLabError(
+        f"{name} must be true or false, got {value!r}.", zh=f"{name} 必须是 true 或 false，实际为 {value!r}。"
+    )
 
 
 def _int(name: str, value: object, lo: float, hi: float) -> int:
@@ -157,21 +159,29 @@ def _check_stft(p: dict, rate: int, channels: int, samples: int) -> None:
     need = n_fft // 2 + 1 if center else n_fft
     if samples < need:
         raise AudioLabError(
-            f"The audio has {samples} samples; n_fft={n_fft} needs at least {need}. Use a smaller n_fft."
+            f"The audio has {samples} samples; n_fft={n_fft} needs at least {need}. Use a smaller n_fft.",
+            zh=f"音频只有 {samples} 个采样点；n_fft={n_fft} 至少需要 {need} 个。请使用更小的 n_fft。",
         )
     frames = 1 + (samples // hop if center else (samples - n_fft) // hop)
     values = channels * (n_fft // 2 + 1) * frames
     if values > limits.FEAT_MAX_VALUES:
         raise AudioLabError(
             f"This spectrogram would hold {values:,} values (limit {limits.FEAT_MAX_VALUES:,}): "
-            f"raise hop_length (now {hop}), lower n_fft, or use a shorter clip."
+            f"raise hop_length (now {hop}), lower n_fft, or use a shorter clip.",
+            zh=(
+                f"此频谱图将包含 {values:,} 个值（上限 {limits.FEAT_MAX_VALUES:,}）：请增大 hop_length（当前 {hop}）、"
+                "减小 n_fft，或使用更短的音频。"
+            ),
         )
 
 
 def _check_power(p: dict, feature: str) -> None:
     if _none(p["power"]):
         if feature != "spectrogram":
-            raise AudioLabError(f"power=None (complex) works for the spectrogram only, not {feature}.")
+            raise AudioLabError(
+                f"power=None (complex) works for the spectrogram only, not {feature}.",
+                zh=f"power=None（复数）只适用于频谱图，不适用于 {feature}。",
+            )
         p["power"] = None
     else:
         p["power"] = _float("power", p["power"], *limits.FEAT_POWER_RANGE)
@@ -183,7 +193,10 @@ def _check_band(p: dict, rate: int) -> None:
     f_max = p["f_max"]
     p["f_max"] = None if _none(f_max) or f_max == 0 else _float("f_max (Hz)", f_max, 0.0, nyquist)
     if (p["f_max"] or nyquist) <= f_min:
-        raise AudioLabError(f"f_min={f_min:g} Hz must be below f_max={p['f_max'] or nyquist:g} Hz.")
+        raise AudioLabError(
+            f"f_min={f_min:g} Hz must be below f_max={p['f_max'] or nyquist:g} Hz.",
+            zh=f"f_min={f_min:g} Hz 必须低于 f_max={p['f_max'] or nyquist:g} Hz。",
+        )
 
 
 def _check_mel(p: dict, rate: int) -> None:
@@ -221,7 +234,10 @@ def _check_base(p: dict, rate: int, channels: int, samples: int) -> str:
     _check_stft(p, rate, channels, samples)
     _check_power(p, base)
     if p["power"] is None:
-        raise AudioLabError("power=None (complex) cannot be the base of deltas or CMN: use power 1 or 2.")
+        raise AudioLabError(
+            "power=None (complex) cannot be the base of deltas or CMN: use power 1 or 2.",
+            zh="power=None（复数）不能作为差分或 CMN 的基础特征：请使用 power 1 或 2。",
+        )
     if base in ("mfcc", "lfcc"):
         _check_cepstrum(p, base, rate)
     else:
@@ -244,7 +260,10 @@ def _check_deltas(p: dict, samples: int) -> None:
     p["delta_order"] = int(_choice("delta order", _as_int(p["delta_order"]), limits.FEAT_DELTA_ORDERS))
     frames = stft_frames(p, samples)
     if p["delta_mode"] in ("reflect", "circular") and frames <= (w - 1) // 2:
-        raise AudioLabError(f"delta mode {p['delta_mode']!r} needs more than {(w - 1) // 2} frames; got {frames}.")
+        raise AudioLabError(
+            f"delta mode {p['delta_mode']!r} needs more than {(w - 1) // 2} frames; got {frames}.",
+            zh=f"差分模式 {p['delta_mode']!r} 需要多于 {(w - 1) // 2} 帧；实际为 {frames} 帧。",
+        )
 
 
 def _check_cmn(p: dict) -> None:
@@ -261,14 +280,24 @@ def _check_pitch_detect(p: dict, rate: int, channels: int, samples: int) -> None
     p["freq_high"] = high = _int(f"freq_high (Hz, at most {rate // 2})", p["freq_high"], low + 1, rate // 2)
     lags = math.ceil(rate / low)
     if math.ceil(rate / high) >= lags // 2:
-        raise AudioLabError(f"freq_high={high} Hz must be above about 2 x freq_low={low} Hz (at {rate} Hz).")
+        raise AudioLabError(
+            f"freq_high={high} Hz must be above about 2 x freq_low={low} Hz (at {rate} Hz).",
+            zh=f"freq_high={high} Hz 必须高于约 2 x freq_low={low} Hz（采样率 {rate} Hz）。",
+        )
     frames = math.ceil(samples / math.ceil(rate * p["frame_time"]))
     if frames < p["median_win"]:
-        raise AudioLabError(f"The audio makes {frames} frames; the median window needs {p['median_win']}.")
+        raise AudioLabError(
+            f"The audio makes {frames} frames; the median window needs {p['median_win']}.",
+            zh=f"音频只能分成 {frames} 帧；中值窗口需要 {p['median_win']} 帧。",
+        )
     if lags * channels * samples > limits.FEAT_PITCH_MAX_WORK:
         raise AudioLabError(
             f"detect_pitch_frequency would test {lags} lags on {channels * samples:,} samples: "
-            "raise freq_low or use a shorter clip."
+            "raise freq_low or use a shorter clip.",
+            zh=(
+                f"detect_pitch_frequency 将在 {channels * samples:,} 个采样点上测试 {lags} 个延迟：请提高 freq_low 或"
+                "使用更短的音频。"
+            ),
         )
 
 
@@ -289,7 +318,10 @@ def resolve_params(feature: str, params: dict | None, *, sample_rate: int, chann
     allowed = ("sample_rate", *PARAMS[feature])
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise AudioLabError(f"Unknown parameter(s) {unknown} for {feature}. Valid: {', '.join(allowed)}.")
+        raise AudioLabError(
+            f"Unknown parameter(s) {unknown} for {feature}. Valid: {', '.join(allowed)}.",
+            zh=f"{feature} 没有参数 {unknown}。有效参数：{', '.join(allowed)}。",
+        )
     p = {k: params.get(k, DEFAULTS[k]) for k in allowed}
     p["sample_rate"] = None if _none(p["sample_rate"]) else int(_choice("sample_rate", _as_int(p["sample_rate"]),
                                                                          limits.RESAMPLE_TARGETS))  # fmt: skip
@@ -314,7 +346,10 @@ def resolve_params(feature: str, params: dict | None, *, sample_rate: int, chann
     elif feature == "spectral_centroid":
         _check_stft(p, sample_rate, channels, samples)
     elif feature == "loudness" and samples < round(limits.FEAT_MIN_LOUDNESS_S * sample_rate):
-        raise AudioLabError(f"Loudness needs at least {limits.FEAT_MIN_LOUDNESS_S:g} s of audio.")
+        raise AudioLabError(
+            f"Loudness needs at least {limits.FEAT_MIN_LOUDNESS_S:g} s of audio.",
+            zh=f"响度至少需要 {limits.FEAT_MIN_LOUDNESS_S:g} 秒的音频。",
+        )
     elif feature == "pitch_detect":
         _check_pitch_detect(p, sample_rate, channels, samples)
     elif feature == "pitch_nccf":

@@ -78,7 +78,11 @@ def _check_length(length: object, num_samples: int, hop: int) -> int:
     if not isinstance(length, bool) and isinstance(length, (int, float)) and not lo <= length <= hi:
         raise AudioLabError(
             f"length={length:g} would change the number of STFT frames, which Griffin-Lim cannot do: "
-            f"for this clip it must be between {lo} and {hi} samples (0 = the input's {num_samples})."
+            f"for this clip it must be between {lo} and {hi} samples (0 = the input's {num_samples}).",
+            zh=(
+                f"length={length:g} 会改变 STFT 帧数，Griffin-Lim 无法做到：对此音频它必须在 {lo} 到 {hi} 个采样点之间"
+                f"（0 表示与输入相同，即 {num_samples}）。"
+            ),
         )
     return _int("length", length, lo, hi)
 
@@ -91,7 +95,11 @@ def _check_budget(channels: int, num_samples: int, sample_rate: int, s: Settings
     if bins > limits.GL_MAX_SPEC_BINS:
         raise AudioLabError(
             f"The spectrogram of {seconds} with n_fft={s.n_fft}, hop_length={s.hop_length} has {bins:,} bins "
-            f"(limit {limits.GL_MAX_SPEC_BINS:,}): use a shorter clip or a larger hop_length."
+            f"(limit {limits.GL_MAX_SPEC_BINS:,}): use a shorter clip or a larger hop_length.",
+            zh=(
+                f"{seconds} 在 n_fft={s.n_fft}、hop_length={s.hop_length} 下的频谱有 {bins:,} 个频点（上限 "
+                f"{limits.GL_MAX_SPEC_BINS:,}）：请使用更短的音频或更大的 hop_length。"
+            ),
         )
     per_iter = channels * frames * s.n_fft
     if s.n_iter * per_iter > limits.GL_MAX_WORK:
@@ -99,7 +107,12 @@ def _check_budget(channels: int, num_samples: int, sample_rate: int, s: Settings
         raise AudioLabError(
             f"n_iter={s.n_iter} is too many for {seconds} with n_fft={s.n_fft}, hop_length={s.hop_length}: "
             f"at most {most} iterations here (n_iter x duration is bounded so a request ends in seconds). "
-            "Use fewer iterations, a shorter clip or a larger hop_length."
+            "Use fewer iterations, a shorter clip or a larger hop_length.",
+            zh=(
+                f"对 n_fft={s.n_fft}、hop_length={s.hop_length} 的 {seconds} 来说，n_iter={s.n_iter} 太多：这里最多 "
+                f"{most} 次迭代（n_iter x 时长有上限，以便请求在几秒内结束）。请减少迭代次数、使用更短的音频或更大的 h"
+                "op_length。"
+            ),
         )
 
 
@@ -113,7 +126,10 @@ def check_settings(waveform: torch.Tensor, sample_rate: int, **params) -> Settin
     n_fft, win, hop = check_stft(p["n_fft"], params.get("win_length"), params.get("hop_length"))
     num_samples = waveform.shape[-1]
     if num_samples <= n_fft // 2:
-        raise AudioLabError(f"The clip has {num_samples} samples: too short for n_fft={n_fft} (needs > {n_fft // 2}).")
+        raise AudioLabError(
+            f"The clip has {num_samples} samples: too short for n_fft={n_fft} (needs > {n_fft // 2}).",
+            zh=f"音频只有 {num_samples} 个采样点：对 n_fft={n_fft} 来说太短（需要多于 {n_fft // 2} 个）。",
+        )
     s = Settings(
         source=str(limits.check_choice("source", p["source"], SOURCES)),
         n_fft=n_fft, win_length=win, hop_length=hop,
@@ -129,7 +145,10 @@ def check_settings(waveform: torch.Tensor, sample_rate: int, **params) -> Settin
     if s.source == "mel":
         _check_mel(s, sample_rate)
     if not bool(waveform.abs().amax() > 0):
-        raise AudioLabError("The audio is silent (all samples are 0): there is nothing to reconstruct.")
+        raise AudioLabError(
+            "The audio is silent (all samples are 0): there is nothing to reconstruct.",
+            zh="音频是静音（全部采样为 0）：没有可重建的内容。",
+        )
     return s
 
 
@@ -154,7 +173,11 @@ def _check_mel(s: Settings, sample_rate: int) -> None:
     hint = f"use at most {most} mels" if most else "use fewer mels"
     raise AudioLabError(
         f"n_mels={s.n_mels} is too many for n_fft={s.n_fft} at {sample_rate} Hz: some mel filters would cover no "
-        f"STFT bin and the inverse mel scale would be undetermined; {hint} or a larger n_fft."
+        f"STFT bin and the inverse mel scale would be undetermined; {hint} or a larger n_fft.",
+        zh=(
+            f"对 {sample_rate} Hz 下的 n_fft={s.n_fft} 来说，n_mels={s.n_mels} 太多：有些梅尔滤波器不覆盖任何 STFT 频"
+            f"点，逆梅尔变换将无法确定；{hint}，或使用更大的 n_fft。"
+        ),
     )
 
 
@@ -231,7 +254,9 @@ def griffinlim(
     checked once per iteration (a second bound behind ``GL_MAX_WORK``, for a busy machine).
     """
     if not 0 <= momentum < 1:
-        raise AudioLabError(f"momentum must be in [0, 1), got {momentum}.")
+        raise AudioLabError(
+            f"momentum must be in [0, 1), got {momentum}.", zh=f"momentum 必须在 [0, 1) 之间，实际为 {momentum}。"
+        )
     momentum = momentum / (1 + momentum)
     shape = specgram.size()
     specgram = specgram.reshape([-1, *shape[-2:]])

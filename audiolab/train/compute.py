@@ -64,10 +64,17 @@ def check_label(name: object) -> str:
     """A label name, stripped; empty or too long names are refused."""
     text = " ".join(str(name if name is not None else "").split())
     if not text:
-        raise AudioLabError("Every clip needs a label: type a name such as 'yes' before adding clips.")
+        raise AudioLabError(
+            "Every clip needs a label: type a name such as 'yes' before adding clips.",
+            zh="每个片段都需要标签：添加片段前先输入一个名称，例如 'yes'。",
+        )
     if len(text) > limits.TRAIN_LABEL_MAX_CHARS:
         raise AudioLabError(f"The label {text[:60]!r} is {len(text)} characters long; at most "
-                            f"{limits.TRAIN_LABEL_MAX_CHARS} are allowed.")  # fmt: skip
+                            f"{limits.TRAIN_LABEL_MAX_CHARS} are allowed.",
+                            zh=(
+                                f"标签 {text[:60]!r} 长 {len(text)} 个字符；最多允许 {limits.TRAIN_LABEL_MAX_CHARS} 个"
+                                "。"
+                            ))  # fmt: skip
     return text
 
 
@@ -80,11 +87,17 @@ def parse_labels(value: object) -> list[str]:
         try:
             items = json.loads(text) if text.startswith("[") else None
         except json.JSONDecodeError as err:
-            raise AudioLabError(f"The labels are not a valid JSON list: {err.msg} at character {err.pos}.") from None
+            raise AudioLabError(
+                f"The labels are not a valid JSON list: {err.msg} at character {err.pos}.",
+                zh=f"标签不是有效的 JSON 列表：第 {err.pos} 个字符处 {err.msg}。",
+            ) from None
         if items is None:
             items = [part for line in text.splitlines() for part in line.split(",")] if text else []
     if not isinstance(items, list) or len(items) > limits.TRAIN_MAX_CLIPS:
-        raise AudioLabError(f"The labels must be a list of at most {limits.TRAIN_MAX_CLIPS} names, one per clip.")
+        raise AudioLabError(
+            f"The labels must be a list of at most {limits.TRAIN_MAX_CLIPS} names, one per clip.",
+            zh=f"标签必须是最多 {limits.TRAIN_MAX_CLIPS} 个名称的列表，每个片段一个。",
+        )
     return [check_label(item) for item in items]
 
 
@@ -97,7 +110,11 @@ def _mono_clip(waveform: torch.Tensor, sample_rate: int, notes: list[str]) -> tu
     mono = aio.resample(mono[:, :keep].contiguous(), sample_rate, limits.TRAIN_SAMPLE_RATE, notes)
     if mono.shape[-1] < limits.TRAIN_MIN_CLIP_S * limits.TRAIN_SAMPLE_RATE:
         raise AudioLabError(f"A clip is {mono.shape[-1] / limits.TRAIN_SAMPLE_RATE * 1000:.0f} ms long; "
-                            f"clips need at least {limits.TRAIN_MIN_CLIP_S * 1000:.0f} ms.")  # fmt: skip
+                            f"clips need at least {limits.TRAIN_MIN_CLIP_S * 1000:.0f} ms.",
+                            zh=(
+                                f"有一个片段长 {mono.shape[-1] / limits.TRAIN_SAMPLE_RATE * 1000:.0f} 毫秒；片段至少需"
+                                f"要 {limits.TRAIN_MIN_CLIP_S * 1000:.0f} 毫秒。"
+                            ))  # fmt: skip
     return mono, cut
 
 
@@ -105,19 +122,33 @@ def check_counts(clip_labels: Sequence[str]) -> list[str]:
     """The distinct labels (in order of first appearance) after checking clip and label counts."""
     n = len(clip_labels)
     if n == 0:
-        raise AudioLabError("The set has no clips yet: load the built-in set, or record or upload clips and add them.")
+        raise AudioLabError(
+            "The set has no clips yet: load the built-in set, or record or upload clips and add them.",
+            zh="数据集中还没有片段：请加载内置数据集，或录制/上传片段并添加。",
+        )
     if n > limits.TRAIN_MAX_CLIPS:
         raise AudioLabError(f"The set has {n} clips; use between {2 * limits.TRAIN_LABELS_RANGE[0]} and "
-                            f"{limits.TRAIN_MAX_CLIPS}.")  # fmt: skip
+                            f"{limits.TRAIN_MAX_CLIPS}.",
+                            zh=(
+                                f"数据集有 {n} 个片段；请使用 {2 * limits.TRAIN_LABELS_RANGE[0]} 到 "
+                                f"{limits.TRAIN_MAX_CLIPS} 个。"
+                            ))  # fmt: skip
     labels = list(dict.fromkeys(clip_labels))
     lo, hi = limits.TRAIN_LABELS_RANGE
     if not lo <= len(labels) <= hi:
-        raise AudioLabError(f"The set has {len(labels)} label(s) ({', '.join(labels)}); use {lo} to {hi} labels.")
+        raise AudioLabError(
+            f"The set has {len(labels)} label(s) ({', '.join(labels)}); use {lo} to {hi} labels.",
+            zh=f"数据集有 {len(labels)} 个标签（{', '.join(labels)}）；请使用 {lo} 到 {hi} 个标签。",
+        )
     few = [f"{name!r} ({clip_labels.count(name)})" for name in labels
            if clip_labels.count(name) < limits.TRAIN_MIN_CLIPS_PER_LABEL]  # fmt: skip
     if few:
         raise AudioLabError(f"Each label needs at least {limits.TRAIN_MIN_CLIPS_PER_LABEL} clips (one is held out "
-                            f"for testing); too few for: {', '.join(few)}.")  # fmt: skip
+                            f"for testing); too few for: {', '.join(few)}.",
+                            zh=(
+                                f"每个标签至少需要 {limits.TRAIN_MIN_CLIPS_PER_LABEL} 个片段（其中一个留作测试）；以下"
+                                f"标签太少：{', '.join(few)}。"
+                            ))  # fmt: skip
     return labels
 
 
@@ -125,7 +156,10 @@ def clip_set(clips: Sequence[tuple[torch.Tensor, int]], clip_labels: Sequence[st
              names: Sequence[str] | None = None) -> ClipSet:  # fmt: skip
     """Check counts and lengths, mix to mono, cut and resample ``(waveform, rate)`` clips."""
     if len(clips) != len(clip_labels):
-        raise AudioLabError(f"There are {len(clips)} clips but {len(clip_labels)} labels: give one label per clip.")
+        raise AudioLabError(
+            f"There are {len(clips)} clips but {len(clip_labels)} labels: give one label per clip.",
+            zh=f"有 {len(clips)} 个片段，但有 {len(clip_labels)} 个标签：请为每个片段给一个标签。",
+        )
     clip_labels = [check_label(x) for x in clip_labels]
     labels = check_counts(clip_labels)
     notes: list[str] = []
@@ -137,7 +171,11 @@ def clip_set(clips: Sequence[tuple[torch.Tensor, int]], clip_labels: Sequence[st
     total = sum(w.shape[-1] for w in waveforms) / limits.TRAIN_SAMPLE_RATE
     if total > limits.TRAIN_MAX_TOTAL_S:
         raise AudioLabError(f"The clips hold {total:.0f} s of audio; the limit is {limits.TRAIN_MAX_TOTAL_S:.0f} s. "
-                            "Use fewer or shorter clips.")  # fmt: skip
+                            "Use fewer or shorter clips.",
+                            zh=(
+                                f"这些片段共有 {total:.0f} 秒音频；上限为 {limits.TRAIN_MAX_TOTAL_S:.0f} 秒。请使用更"
+                                "少或更短的片段。"
+                            ))  # fmt: skip
     if cut:
         notes.append(f"{cut} clip(s) were cut to their first {limits.TRAIN_MAX_CLIP_S:g} s.")
     targets = torch.tensor([labels.index(x) for x in clip_labels], dtype=torch.int64)
@@ -276,7 +314,10 @@ def wav2vec2_backbone(model: nn.Module, *, layer: int = limits.TRAIN_W2V_DEFAULT
     layers = len(model.encoder.transformer.layers)
     layer = int(limits.check_number("layer", layer, 1, limits.W2V_MAX_LAYERS, integer=True))
     if layer > layers:
-        raise AudioLabError(f"layer={layer} is out of range: {name} has {layers} transformer layers.")
+        raise AudioLabError(
+            f"layer={layer} is out of range: {name} has {layers} transformer layers.",
+            zh=f"layer={layer} 超出范围：{name} 只有 {layers} 个 Transformer 层。",
+        )
     return freeze(Wav2Vec2Backbone(model, layer=layer, sample_rate=sample_rate, normalize_eps=normalize_eps,
                                    name=name))  # fmt: skip
 
@@ -561,8 +602,14 @@ class TrainedHead:
         """Read a ``.pt`` written by :meth:`to_bytes` (``weights_only=True``: no code runs), validated."""
         if len(data) > limits.TRAIN_MAX_HEAD_BYTES:
             raise AudioLabError(f"The head file is {len(data) / 2**20:.1f} MB; a trained head is at most "
-                                f"{limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB.")  # fmt: skip
-        not_ours = AudioLabError("This is not a head file saved by the Train tab (head.pt).")
+                                f"{limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB.",
+                                zh=(
+                                    f"分类头文件大小为 {len(data) / 2**20:.1f} MB；训练得到的分类头最多 "
+                                    f"{limits.TRAIN_MAX_HEAD_BYTES / 2**20:.0f} MB。"
+                                ))  # fmt: skip
+        not_ours = AudioLabError(
+            "This is not a head file saved by the Train tab (head.pt).", zh="这不是训练页保存的分类头文件（head.pt）。"
+        )
         try:
             obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception:  # noqa: BLE001 - any unreadable file gets the same clear message
@@ -589,7 +636,10 @@ def predict(backbone: nn.Module, head: Head, waveform: torch.Tensor, sample_rate
     features = embed(backbone, [mono], limits.TRAIN_SAMPLE_RATE)
     if features.shape[1] != head.fc.in_features:
         raise AudioLabError(f"The backbone gives {features.shape[1]} features but the head expects "
-                            f"{head.fc.in_features}.")  # fmt: skip
+                            f"{head.fc.in_features}.",
+                            zh=(
+                                f"骨干网络输出 {features.shape[1]} 维特征，但分类头需要 {head.fc.in_features} 维。"
+                            ))  # fmt: skip
     with torch.no_grad():
         return torch.softmax(head(features), dim=1)[0]
 

@@ -110,7 +110,11 @@ def prepare(waveform: torch.Tensor, sample_rate: int, model: W2VModel, *, max_se
     if waveform.shape[-1] < field_:
         raise AudioLabError(
             f"The audio is {waveform.shape[-1] / model.sample_rate * 1000:.1f} ms long; {model.name} needs at "
-            f"least {field_ / model.sample_rate * 1000:.0f} ms."
+            f"least {field_ / model.sample_rate * 1000:.0f} ms.",
+            zh=(
+                f"音频长 {waveform.shape[-1] / model.sample_rate * 1000:.1f} 毫秒；{model.name} 至少需要 "
+                f"{field_ / model.sample_rate * 1000:.0f} 毫秒。"
+            ),
         )
     if model.normalize_eps is not None:  # whole-clip statistics, the same for every chunk
         waveform = torch.nn.functional.layer_norm(waveform, waveform.shape, eps=model.normalize_eps)
@@ -199,7 +203,11 @@ def emissions(waveform: torch.Tensor, sample_rate: int, *, model_name: str = lim
         longest = limits.W2V_MAX_EMISSION_VALUES / len(model.labels) * x.shape[-1] / frames / model.sample_rate
         raise AudioLabError(
             f"{model.name} has {len(model.labels)} tokens: the emission matrix of this clip would hold "
-            f"{frames * len(model.labels):,} values; use at most {longest:.3g} s of audio."
+            f"{frames * len(model.labels):,} values; use at most {longest:.3g} s of audio.",
+            zh=(
+                f"{model.name} 有 {len(model.labels)} 个词元：此音频的发射矩阵将包含 {frames * len(model.labels):,} 个"
+                f"值；请使用最多 {longest:.3g} 秒的音频。"
+            ),
         )
     pieces, end, batcher = [], 0, batching.for_model(model)  # forward passes shared with concurrent requests
     for outs, covered in run_chunked(lambda c: [batcher.logits(c)], x, model, chunk_s=chunk_s,
@@ -265,7 +273,11 @@ def tokenize(text: str, em: Emissions) -> tuple[str, list[str], list[int], list[
     if unknown:
         raise AudioLabError(
             f"These characters are not in the model's vocabulary: {' '.join(repr(c) for c in unknown[:20])}. "
-            "Write numbers and symbols as words, or pick a model for this language."
+            "Write numbers and symbols as words, or pick a model for this language.",
+            zh=(
+                f"这些字符不在模型的词表中：{' '.join(repr(c) for c in unknown[:20])}。请把数字和符号写成单词，或选择"
+                "适合该语言的模型。"
+            ),
         )
     words, ids, owner = [], [], []
     for match in _WORD.finditer(clean):
@@ -286,17 +298,22 @@ def align(em: Emissions, text: str) -> list[Span]:
     """Word spans (each with its character spans) of ``text`` in ``em``, by ``torchaudio.functional.forced_align``."""
     if len(text) > limits.W2V_MAX_TRANSCRIPT_CHARS:
         raise AudioLabError(
-            f"The transcript has {len(text)} characters; the limit is {limits.W2V_MAX_TRANSCRIPT_CHARS}."
+            f"The transcript has {len(text)} characters; the limit is {limits.W2V_MAX_TRANSCRIPT_CHARS}.",
+            zh=f"文本有 {len(text)} 个字符；上限为 {limits.W2V_MAX_TRANSCRIPT_CHARS}。",
         )
     _, words, ids, owner = tokenize(text, em)
     if not ids:
-        raise AudioLabError("There is nothing to align: the transcript is empty.")
+        raise AudioLabError("There is nothing to align: the transcript is empty.", zh="没有可对齐的内容：文本为空。")
     repeats = sum(a == b for a, b in itertools.pairwise(ids))
     frames = em.log_probs.shape[0]
     if len(ids) + repeats > frames:
         raise AudioLabError(
             f"The transcript needs at least {len(ids) + repeats} frames but the audio has {frames} "
-            f"({em.duration_s:.2f} s): shorten the transcript or use longer audio."
+            f"({em.duration_s:.2f} s): shorten the transcript or use longer audio.",
+            zh=(
+                f"文本至少需要 {len(ids) + repeats} 帧，但音频只有 {frames} 帧（{em.duration_s:.2f} 秒）：请缩短文本或"
+                "使用更长的音频。"
+            ),
         )
     targets = torch.tensor([ids], dtype=torch.int32)
     path, scores = F.forced_align(em.log_probs[None].float(), targets, blank=em.blank)
@@ -348,7 +365,10 @@ def layer_features(waveform: torch.Tensor, sample_rate: int, *, model_name: str 
     chunk_s, context_s = check_chunking(chunk_s, context_s)
     model = w2v_models.load_model(model_name)
     if layer > model.num_layers:
-        raise AudioLabError(f"layer={layer} is out of range: {model.name} has {model.num_layers} layers.")
+        raise AudioLabError(
+            f"layer={layer} is out of range: {model.name} has {model.num_layers} layers.",
+            zh=f"layer={layer} 超出范围：{model.name} 只有 {model.num_layers} 层。",
+        )
     notes: list[str] = []
     x = prepare(waveform, sample_rate, model, max_seconds=limits.W2V_FEATURES_MAX_S, notes=notes)
     n = model.num_layers

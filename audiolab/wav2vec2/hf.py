@@ -40,15 +40,18 @@ def read_json(path: str | Path) -> dict:
     """A small JSON file as a dict (clear error when missing, too big or malformed)."""
     path = Path(path)
     if not path.is_file():
-        raise AudioLabError(f"{path} is missing.")
+        raise AudioLabError(f"{path} is missing.", zh=f"缺少 {path}。")
     if path.stat().st_size > JSON_MAX_BYTES:
-        raise AudioLabError(f"{path} is {path.stat().st_size / 2**20:.1f} MB, too big for a model config.")
+        raise AudioLabError(
+            f"{path} is {path.stat().st_size / 2**20:.1f} MB, too big for a model config.",
+            zh=f"{path} 大小为 {path.stat().st_size / 2**20:.1f} MB，作为模型配置太大。",
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise AudioLabError(f"{path} is not valid JSON: {err}") from None
+        raise AudioLabError(f"{path} is not valid JSON: {err}", zh=f"{path} 不是有效的 JSON：{err}") from None
     if not isinstance(data, dict):
-        raise AudioLabError(f"{path} should hold a JSON object.")
+        raise AudioLabError(f"{path} should hold a JSON object.", zh=f"{path} 应该包含一个 JSON 对象。")
     return data
 
 
@@ -56,18 +59,33 @@ def hf_params(config: dict, num_outputs: int | None) -> dict:
     """``wav2vec2_model`` keyword arguments for an HF ``config.json`` (dropouts off: inference)."""
     kind = config.get("model_type", "wav2vec2")
     if kind not in SUPPORTED_TYPES:
-        raise AudioLabError(f"model_type {kind!r} is not supported; supported: {', '.join(SUPPORTED_TYPES)}.")
+        raise AudioLabError(
+            f"model_type {kind!r} is not supported; supported: {', '.join(SUPPORTED_TYPES)}.",
+            zh=f"不支持 model_type {kind!r}；支持：{', '.join(SUPPORTED_TYPES)}。",
+        )
     for key in ("add_adapter", "adapter_attn_dim", "use_weighted_layer_sum"):
         if config.get(key):
-            raise AudioLabError(f"Checkpoints with {key}={config[key]!r} are not supported.")
+            raise AudioLabError(
+                f"Checkpoints with {key}={config[key]!r} are not supported.",
+                zh=f"不支持 {key}={config[key]!r} 的检查点。",
+            )
     for key in ("feat_extract_activation", "hidden_act"):
         if config.get(key, "gelu") != "gelu":
-            raise AudioLabError(f"{key}={config[key]!r} is not supported (only gelu).")
+            raise AudioLabError(
+                f"{key}={config[key]!r} is not supported (only gelu).",
+                zh=f"不支持 {key}={config[key]!r}（只支持 gelu）。",
+            )
     if kind == "hubert" and config.get("feat_proj_layer_norm", True) is False:
-        raise AudioLabError("HuBERT checkpoints without feat_proj_layer_norm are not supported.")
+        raise AudioLabError(
+            "HuBERT checkpoints without feat_proj_layer_norm are not supported.",
+            zh="不支持没有 feat_proj_layer_norm 的 HuBERT 检查点。",
+        )
     norm = config.get("feat_extract_norm", "group")
     if norm not in ("group", "layer"):
-        raise AudioLabError(f"feat_extract_norm={norm!r} is not supported (group or layer).")
+        raise AudioLabError(
+            f"feat_extract_norm={norm!r} is not supported (group or layer).",
+            zh=f"不支持 feat_extract_norm={norm!r}（只支持 group 或 layer）。",
+        )
     convs = list(zip(config.get("conv_dim", (512,) * 7), config.get("conv_kernel", (10, 3, 3, 3, 3, 2, 2)),
                      config.get("conv_stride", (5, 2, 2, 2, 2, 2, 2)), strict=True))  # fmt: skip
     return {
@@ -100,7 +118,10 @@ def rename_key(key: str) -> str | None:
             body = new + body[len(old) :]
             break
     else:
-        raise AudioLabError(f"Unexpected weight {key!r}: this is not a wav2vec2/HuBERT CTC checkpoint.")
+        raise AudioLabError(
+            f"Unexpected weight {key!r}: this is not a wav2vec2/HuBERT CTC checkpoint.",
+            zh=f"意外的权重 {key!r}：这不是 wav2vec2/HuBERT CTC 检查点。",
+        )
     for old, new in HF_WEIGHT_NORM:  # older checkpoints keep weight_norm's g and v
         body = body.replace(old, new)
     return body
@@ -122,20 +143,27 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     size = path.stat().st_size
     if size > limits.W2V_MAX_WEIGHT_BYTES:
         raise AudioLabError(
-            f"{path.name} is {size / 2**30:.2f} GB; the limit is {limits.W2V_MAX_WEIGHT_BYTES / 2**30:.0f} GB."
+            f"{path.name} is {size / 2**30:.2f} GB; the limit is {limits.W2V_MAX_WEIGHT_BYTES / 2**30:.0f} GB.",
+            zh=f"{path.name} 大小为 {size / 2**30:.2f} GB；上限为 {limits.W2V_MAX_WEIGHT_BYTES / 2**30:.0f} GB。",
         )
     try:
         if path.suffix == ".safetensors":
             return load_file(str(path), device="cpu")
         return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - corrupt files raise many types
-        raise AudioLabError(f"Could not read the weights {path}: {type(err).__name__}: {err}") from None
+        raise AudioLabError(
+            f"Could not read the weights {path}: {type(err).__name__}: {err}",
+            zh=f"无法读取权重 {path}：{type(err).__name__}：{err}",
+        ) from None
 
 
 def labels_from_vocab(vocab: dict, size: int) -> tuple[str, ...]:
     """Labels by token id from ``vocab.json`` (``{token: id}``); ids it lacks become ``<id>``."""
     if any(isinstance(v, dict) for v in vocab.values()):
-        raise AudioLabError("Multi-language vocab.json files (one vocabulary per language) are not supported.")
+        raise AudioLabError(
+            "Multi-language vocab.json files (one vocabulary per language) are not supported.",
+            zh="不支持多语言 vocab.json 文件（每种语言一个词表）。",
+        )
     labels = [f"<{i}>" for i in range(size)]
     for token, index in vocab.items():
         if isinstance(index, int) and 0 <= index < size:
@@ -159,7 +187,8 @@ def build_model(files: dict[str, Path]) -> tuple[torch.nn.Module, dict]:
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
         raise AudioLabError(
-            f"The weights do not match config.json: missing {missing[:3]}, unexpected {unexpected[:3]}."
+            f"The weights do not match config.json: missing {missing[:3]}, unexpected {unexpected[:3]}.",
+            zh=f"权重与 config.json 不匹配：缺少 {missing[:3]}，多出 {unexpected[:3]}。",
         )
     model.load_state_dict(state)
     return model.eval(), _meta(config, files, params, outputs)
@@ -185,7 +214,10 @@ def _meta(config: dict, files: dict[str, Path], params: dict, outputs: int | Non
     labels = None
     if outputs is not None:
         if not files.get("vocab.json"):
-            raise AudioLabError("This CTC checkpoint has no vocab.json: its output tokens are unknown.")
+            raise AudioLabError(
+                "This CTC checkpoint has no vocab.json: its output tokens are unknown.",
+                zh="此 CTC 检查点没有 vocab.json：其输出词元未知。",
+            )
         labels = labels_from_vocab(read_json(files["vocab.json"]), outputs)
     blank = config.get("pad_token_id")
     if not isinstance(blank, int) or not 0 <= blank < (outputs or 1):

@@ -133,12 +133,30 @@ def model_choices() -> list[ModelChoice]:
     return choices
 
 
+def _missing_local(name: str, language: str = "en") -> str:
+    """Where a ``local:`` model is looked for, for a name that is not there."""
+    folder = os.environ.get(ENV_MODEL_DIR)
+    wanted = name[len(LOCAL_PREFIX) :]
+    if language == "zh":
+        where = f"{ENV_MODEL_DIR} 指向的文件夹 {folder}" if folder else f"环境变量 {ENV_MODEL_DIR} 未设置"
+        return (f"找不到本地模型 {name!r}：{where}。local:<名称> 是 {ENV_MODEL_DIR} 中名为 {wanted!r} 的子文件夹"
+                "（含 config.json、vocab.json 和权重）；放好后点击“刷新模型列表”。")  # fmt: skip
+    where = f"the folder {ENV_MODEL_DIR}={folder}" if folder else f"{ENV_MODEL_DIR} is not set"
+    return (f"No local model {name!r}: {where}. local:<name> is the subfolder {wanted!r} of {ENV_MODEL_DIR} "
+            "(config.json, vocab.json and the weights); add it, then press 'Refresh model list'.")  # fmt: skip
+
+
 def check_model_name(name: object) -> str:
     """Return ``name`` if the app offers it, else raise listing a few valid ones."""
     names = [c.name for c in model_choices()]
     if name not in names:
+        if isinstance(name, str) and re.fullmatch(LOCAL_PREFIX + r"\w[\w.-]*", name) and ".." not in name:
+            raise AudioLabError(_missing_local(name), zh=_missing_local(name, "zh"))
         shown = ", ".join(names[:6] + [n for n in names if n.startswith(LOCAL_PREFIX)])
-        raise AudioLabError(f"Unknown model {name!r}. Please choose one of: {shown} (and the other listed models).")
+        raise AudioLabError(
+            f"Unknown model {name!r}. Please choose one of: {shown} (and the other listed models).",
+            zh=f"未知模型 {name!r}。请从以下选择：{shown}（以及列表中的其他模型）。",
+        )
     return str(name)
 
 
@@ -180,7 +198,11 @@ def require_ctc(model: W2VModel) -> W2VModel:
     if not model.has_ctc:
         raise AudioLabError(
             f"{model.name} is pre-trained only (no CTC head): it gives layer features but no "
-            f"emissions or transcript. Pick an ASR model such as {limits.W2V_DEFAULT_MODEL}."
+            f"emissions or transcript. Pick an ASR model such as {limits.W2V_DEFAULT_MODEL}.",
+            zh=(
+                f"{model.name} 只是预训练模型（没有 CTC 头）：它给出各层特征，但没有发射概率或转写。请选择 ASR 模型，"
+                f"例如 {limits.W2V_DEFAULT_MODEL}。"
+            ),
         )
     return model
 
@@ -231,7 +253,12 @@ def _bundle_missing(name: str, bundle, why: str) -> ModelUnavailableError:
         f"Model {name} is not available: its weights {file.name} are not in the torch hub cache "
         f"{file.parent} and could not be downloaded from {bundle_url(bundle)} ({why}). To provide it, "
         f"run the app once with internet access, or download that file and put it in {file.parent} "
-        f"(set TORCH_HOME to use another folder). The other tabs and models keep working."
+        f"(set TORCH_HOME to use another folder). The other tabs and models keep working.",
+        zh=(
+            f"模型 {name} 不可用：其权重 {file.name} 不在 torch hub 缓存 {file.parent} 中，也无法从 "
+            f"{bundle_url(bundle)} 下载（{why}）。要提供它，请在联网状态下运行一次本应用，或下载该文件并放到 "
+            f"{file.parent}（设置 TORCH_HOME 可使用其他文件夹）。其他页面和模型仍可正常使用。"
+        ),
     )
 
 
@@ -249,7 +276,11 @@ def load_bundle(name: str) -> W2VModel:
     except (RuntimeError, pickle.UnpicklingError, EOFError, KeyError, ValueError) as err:
         raise ModelUnavailableError(
             f"The weights file {bundle_checkpoint(bundle)} does not fit {name} ({type(err).__name__}); "
-            "delete it and try again so that it is downloaded afresh."
+            "delete it and try again so that it is downloaded afresh.",
+            zh=(
+                f"权重文件 {bundle_checkpoint(bundle)} 与 {name} 不匹配（{type(err).__name__}）；请删除它再试一次，以"
+                "便重新下载。"
+            ),
         ) from None
     inner = getattr(model, "model", model)  # bundles that normalise the input wrap the model
     eps = BUNDLE_EPS if bundle._normalize_waveform else None
@@ -298,7 +329,12 @@ def _hub_missing(repo: str, why: str) -> ModelUnavailableError:
         f"Model hf:{repo} is not available: config.json, vocab.json and {weights} were not found in the "
         f"Hugging Face cache {hf_cache_dir()} and could not be downloaded ({why}). To provide it, run the "
         f"app once with internet access, or copy those files into a folder inside {ENV_MODEL_DIR} and "
-        f"pick it as local:<folder>. The other tabs and models keep working."
+        f"pick it as local:<folder>. The other tabs and models keep working.",
+        zh=(
+            f"模型 hf:{repo} 不可用：在 Hugging Face 缓存 {hf_cache_dir()} 中找不到 config.json、vocab.json 和 "
+            f"{weights}，也无法下载（{why}）。要提供它，请在联网状态下运行一次本应用，或把这些文件复制到 "
+            f"{ENV_MODEL_DIR} 中的一个文件夹，并以 local:<文件夹> 选择它。其他页面和模型仍可正常使用。"
+        ),
     )
 
 
@@ -338,7 +374,11 @@ def local_files(folder: Path) -> dict[str, Path]:
     if weights is None:
         raise ModelUnavailableError(
             f"The folder {folder} has no {' or '.join(limits.W2V_HUB_FILES_WEIGHTS)}: put the checkpoint's "
-            "weights there next to config.json and vocab.json."
+            "weights there next to config.json and vocab.json.",
+            zh=(
+                f"文件夹 {folder} 中没有 {' 或 '.join(limits.W2V_HUB_FILES_WEIGHTS)}：请把检查点的权重放在 config.json"
+                " 和 vocab.json 旁边。"
+            ),
         )
     files = {"config.json": folder / "config.json", "weights": weights}
     files.update({n: folder / n for n in HF_OPTIONAL if (folder / n).is_file()})
@@ -355,5 +395,5 @@ def _from_files(name: str, files: dict[str, Path | None], source: dict) -> W2VMo
     try:
         model, meta = w2v_hf.build_model({k: v for k, v in files.items() if v is not None})
     except AudioLabError as err:
-        raise AudioLabError(f"Cannot use {name}: {err}") from None
+        raise AudioLabError(f"Cannot use {name}: {err}", zh=f"无法使用 {name}：{err.text('zh')}") from None
     return W2VModel(model, name=name, source=source, **meta)
