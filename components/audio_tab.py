@@ -22,6 +22,7 @@ from components.common import (
     user_errors,
 )
 from components.i18n import register, t
+from components.notebooks import notebook_button
 
 ORIGINAL = "original"
 
@@ -182,6 +183,7 @@ def build(shared: dict) -> None:
             download = gr.File(label=t("download"), elem_id="audio-download")
             with gr.Accordion(t("code_panel"), open=False):
                 code = gr.Code(language="python", elem_id="audio-code")
+                notebook_button(code, "audio", "audio-notebook")
             with gr.Accordion(t("metadata_json"), open=False):
                 meta_json = gr.JSON()
     shared["audio"] = result

@@ -28,6 +28,7 @@ from components.common import (
     user_errors,
 )
 from components.i18n import register, t
+from components.notebooks import notebook_button
 
 STEP_HEADERS = ["#", "op", "params", "seed", "duration (s)", "sample rate (Hz)", "time (ms)", "notes"]
 STEP_WIDTHS = ["5%", "13%", "30%", "7%", "9%", "9%", "8%", "19%"]
@@ -387,6 +388,7 @@ def build(shared: dict) -> None:
         after = gr.Image(label=t("aug_after"), type="filepath", elem_id="aug-after")
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="aug-code")
+        notebook_button(code, "augment", "aug-notebook")
     with gr.Accordion(t("aug_schema"), open=False):
         schema_json = gr.JSON(augment.json_schema())
     recipe_btn.click(augment_recipe, [chain, seed, inversion], recipe_out, api_name="augment_recipe")

@@ -36,6 +36,7 @@ from components.common import (
     user_errors,
 )
 from components.i18n import register, t
+from components.notebooks import notebook_button
 
 ORIGINAL = "original"
 DEFAULT_FEATURE = "mel_spectrogram"
@@ -299,6 +300,7 @@ def build(shared: dict) -> None:
                 pt = gr.File(label=t("feat_pt"), elem_id="features-pt")
             with gr.Accordion(t("code_panel"), open=False):
                 code = gr.Code(language="python", elem_id="features-code")
+                notebook_button(code, "features", "features-notebook")
             summary = gr.JSON(label=t("feat_summary"), elem_id="features-summary")
             recipe_btn, recipe_out = recipe_widgets("features-recipe")
             params_json = gr.Textbox("{}", label="params (JSON)", visible=False)

@@ -22,6 +22,7 @@ from components.common import (
     user_errors,
 )
 from components.i18n import register, t
+from components.notebooks import notebook_button
 
 register(
     {
@@ -169,6 +170,7 @@ def build(shared: dict) -> None:
     spectrograms = gr.Image(label=t("gl_spectrograms"), type="filepath", elem_id="gl-spectrograms")
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="gl-code")
+        notebook_button(code, "griffinlim", "gl-notebook")
     follow_audio(shared, audio_in)
 
     outputs = [result, true_phase, metrics, convergence, spectrograms, code]

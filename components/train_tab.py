@@ -43,6 +43,7 @@ from components.common import (
     user_errors,
 )
 from components.i18n import register, t
+from components.notebooks import notebook_button
 from components.wav2vec2_tab import layer_slider
 
 register(
@@ -435,6 +436,7 @@ def _results_column() -> dict:
         results = gr.JSON(elem_id="train-results")
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="train-code")
+        notebook_button(code, "train", "train-notebook")
     return locals()
 
 

@@ -44,6 +44,7 @@ from components.common import (
     user_errors,
 )
 from components.i18n import register, t
+from components.notebooks import notebook_button
 
 log = logging.getLogger("audiolab.ui")
 
@@ -415,6 +416,7 @@ def build(shared: dict) -> None:
                     layer_json = gr.JSON(visible=False)
             with gr.Accordion(t("code_panel"), open=False):
                 code = gr.Code(language="python", elem_id="wav2vec2-code")
+                notebook_button(code, "wav2vec2", "wav2vec2-notebook")
             recipe_btn, recipe_out = recipe_widgets("wav2vec2-recipe")
     _wire(locals(), shared)
 
