@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audiolab.batch import recipes, tasks
+from audiolab.core import cache
 from audiolab.core.errors import AudioLabError
 
 ENGINES = ("local", "ray")
@@ -128,17 +129,25 @@ def inline_records(recipe: dict, jobs: list[Job], out_dir: Path) -> Iterator[dic
         yield tasks.process_file(recipe, src, rel, str(out_dir))
 
 
-def _worker_init() -> None:
+def _worker_init(device: str) -> None:
     import torch
 
     torch.set_num_threads(1)  # one core per worker: the pool is the parallelism
+    cache.set_default_device(device)
 
 
 def _context() -> multiprocessing.context.BaseContext:
     """``fork`` (workers start in milliseconds with the engine imported) from a single-threaded
-    process; ``spawn`` where forking could copy another thread's held lock (e.g. inside the app)."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods and threading.active_count() == 1 else "spawn")
+    process on the CPU; ``spawn`` where forking could copy another thread's held lock (e.g. inside
+    the app) or a CUDA context."""
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return multiprocessing.get_context("fork" if fork and cache.default_device() == "cpu" else "spawn")
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes, each on one thread and the device chosen here."""
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_init,
+                               initargs=(cache.default_device(),))  # fmt: skip
 
 
 def _drain(pool: ProcessPoolExecutor, recipe: dict, pending: deque, out_dir: Path, window: int,
@@ -170,11 +179,11 @@ def local_records(recipe: dict, jobs: list[Job], out_dir: Path, workers: int) ->
     tasks.warm_up()
     pending, lost = deque(jobs), []
     while pending:
-        with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_init) as pool:
+        with _pool(workers) as pool:
             yield from _drain(pool, recipe, pending, out_dir, workers * WINDOW_PER_WORKER, lost)
     for job in lost:
         alone: list[Job] = []
-        with ProcessPoolExecutor(1, mp_context=_context(), initializer=_worker_init) as pool:
+        with _pool(1) as pool:
             yield from _drain(pool, recipe, deque([job]), out_dir, 1, alone)
         if alone:
             rel = job[1]
