@@ -20,8 +20,8 @@ import gradio as gr
 
 from audiolab.core import cache, limits
 from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, wav2vec2_tab
-from components.batch_tab import build as build_batch_tab
 from components import mcp as mcp_tools
+from components.batch_tab import build as build_batch_tab
 from components.i18n import build_i18n, t
 from components.scheduling import share_slots
 

@@ -313,7 +313,16 @@ def augment_schema() -> dict:
 
 @user_errors
 def augment_recipe(chain, seed, inversion):
-    """API ``augment_recipe``: the chain, its seed and inversion as a batch recipe (``recipe.json``)."""
+    """The Augment settings as a batch recipe file, for the batch tool or ``python -m audiolab.batch``.
+
+    Args:
+        chain: JSON list of steps like [{"op": "time_stretch", "rate": 1.2}] (see augment_schema); no uploaded clips.
+        seed: whole number 0 to 2147483647; random step i draws from seed + i unless it names its own seed.
+        inversion: phase or griffinlim: how masked spectrograms become audio again.
+
+    Returns:
+        recipe_augment.json: {"version": 1, "chain": [...validated steps...], "seed": ..., "inversion": ...}.
+    """
     return recipe_file(recipes.chain_recipe(chain, seed, inversion), "recipe_augment.json")
 
 

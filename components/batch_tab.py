@@ -116,11 +116,17 @@ def _progress_reporter(progress: gr.Progress, total: list[int]) -> tuple[Callabl
 
 @user_errors
 def batch(files_zip, recipe, progress=gr.Progress()):  # noqa: B008 - Gradio's documented way to get a progress bar
-    """API ``batch``: run ``recipe`` (JSON text) on the audio files of a zip.
+    """Run a recipe (from Download recipe in Features, Augment or wav2vec2) on every audio file of a zip.
 
-    Returns the results zip, manifest rows ``[path, status, message, shape, sample rate, seconds]``,
-    a summary and the command line for a folder or a Ray cluster.
-    """
+    Args:
+        files_zip: a zip of at most 200 audio files (wav, flac, mp3, ogg, ...; 400 MB unpacked): an http(s) URL or an uploaded file.
+        recipe: JSON text, e.g. {"version": 1, "feature": "mfcc", "params": {"n_mfcc": 13}}; or a "chain" or "wav2vec2" recipe.
+
+    Returns:
+        the results zip (one output per file at the file's path, manifest.jsonl, recipe.json), the manifest rows
+        [path, status ok/error, message, shape, sample rate, seconds], a summary, and the command line that runs
+        the same recipe on a folder or a Ray cluster.
+    """  # noqa: E501 - Gradio reads each parameter's description from one line
     parsed = recipes.parse_recipe(str(recipe or ""))
     path = input_path(files_zip)
     if not path:
@@ -168,4 +174,4 @@ def build(shared: dict) -> None:
             command = gr.Code(command_line(recipes.parse_recipe(EXAMPLE_RECIPE)), language="shell",
                               label=t("batch_command"), elem_id="batch-command")  # fmt: skip
     upload.upload(load_recipe, upload, recipe, api_name=False)
-    run.click(batch, [files_zip, recipe], [results, rows, summary, command], api_name="batch", concurrency_limit=1)
+    run.click(batch, [files_zip, recipe], [results, rows, summary, command], api_name="batch")

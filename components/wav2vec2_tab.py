@@ -349,13 +349,32 @@ def layer_slider(name: str, current: float | None):
 
 @user_errors
 def emissions_recipe(model_name, chunk_s, context_s):
-    """API ``emissions_recipe``: the model and chunking as a batch recipe for emissions (``recipe.json``)."""
+    """The wav2vec2 emissions settings as a batch recipe file, for the batch tool or ``python -m audiolab.batch``.
+
+    Args:
+        model_name: a CTC model name from list_models (e.g. WAV2VEC2_ASR_BASE_960H).
+        chunk_s: chunk length in seconds, 4 to 60 (long audio runs in chunks).
+        context_s: extra audio each side of a chunk in seconds, 0 to 10.
+
+    Returns:
+        recipe_emissions.json: {"version": 1, "wav2vec2": "emissions", "model": ..., "chunk_s": ..., "context_s": ...}.
+    """
     return recipe_file(recipes.wav2vec2_recipe("emissions", model_name, chunk_s, context_s), "recipe_emissions.json")
 
 
 @user_errors
 def layer_features_recipe(model_name, chunk_s, context_s, layer):
-    """API ``layer_features_recipe``: the model, chunking and layer as a batch recipe (``recipe.json``)."""
+    """The wav2vec2 layer-features settings as a batch recipe file, for the batch tool or ``python -m audiolab.batch``.
+
+    Args:
+        model_name: a model name from list_models (CTC or pre-trained only, e.g. WAV2VEC2_BASE).
+        chunk_s: chunk length in seconds, 4 to 60 (long audio runs in chunks).
+        context_s: extra audio each side of a chunk in seconds, 0 to 10.
+        layer: transformer layer, 1 to the model's number of layers (at most 48).
+
+    Returns:
+        recipe_layerN.json: {"version": 1, "wav2vec2": "layer_features", "model": ..., "layer": ..., "chunk_s": ..., "context_s": ...}.
+    """  # noqa: E501 - Gradio reads each parameter's description from one line
     recipe = recipes.wav2vec2_recipe("layer_features", model_name, chunk_s, context_s, layer)
     return recipe_file(recipe, f"recipe_layer{recipe['layer']}.json")
 
