@@ -189,6 +189,21 @@ def feature_params(feature):
     return {"feature": feature, "dims": ft.DIMS[feature], "defaults": ft.default_params(feature)}
 
 
+@user_errors
+def features_recipe(feature, params):
+    """The Features settings as a batch recipe file, for the batch tool or ``python -m audiolab.batch``.
+
+    Args:
+        feature: one of spectrogram, mel_spectrogram, mel_filterbank, mfcc, lfcc, deltas, cmn, spectral_centroid, loudness, pitch_detect, pitch_nccf.
+        params: JSON object of the feature's parameters, as for the features tool; missing keys: defaults.
+
+    Returns:
+        recipe_<feature>.json: {"version": 1, "feature": ..., "params": {every parameter the feature reads, resolved}}.
+    """  # noqa: E501 - Gradio reads each parameter's description from one line
+    feature = ft.check_feature(feature)
+    return recipe_file(recipes.feature_recipe(feature, parse_params(params)), f"recipe_{feature}.json")
+
+
 def visible_keys(feature: str, base: str) -> set[str]:
     """Parameter controls shown for ``feature`` (deltas and CMN: those of their base feature)."""
     keys = set(ft.PARAMS.get(feature, ())) | {"sample_rate"}
@@ -335,9 +350,9 @@ def build(shared: dict) -> None:
     params_btn = gr.Button(visible=False)
     params_btn.click(feature_params, name, summary, api_name="feature_params")
 
-    @user_errors
     def recipe_ui(feature, *values):
-        params = ui_params(feature, dict(zip(keys, values, strict=True)))
-        return recipe_file(recipes.feature_recipe(feature, params), f"recipe_{feature}.json")
+        return features_recipe(feature, ui_params(feature, dict(zip(keys, values, strict=True))))
 
     recipe_btn.click(recipe_ui, [name, *widgets], recipe_out, api_name=False)
+    recipe_api = gr.Button(visible=False)
+    recipe_api.click(features_recipe, [name, params_json], recipe_out, api_name="features_recipe")

@@ -36,9 +36,11 @@ def unzip(path, dest):
     return {r["path"]: r for r in map(json.loads, lines)}
 
 
-def test_a_feature_batch_returns_what_the_features_endpoint_returns_per_file(client, tmp_path):
+def test_the_features_recipe_run_as_a_batch_returns_what_the_features_endpoint_returns_per_file(client, tmp_path):
+    recipe = Path(client.predict("mfcc", json.dumps(MFCC["params"]), api_name="/features_recipe")).read_text()
+    assert json.loads(recipe)["params"]["n_mfcc"] == 20 and json.loads(recipe)["params"]["hop_length"] == 256
     zip_path, clips = clips_zip(tmp_path)
-    results, rows, summary, command = client.predict(handle_file(str(zip_path)), json.dumps(MFCC), api_name="/batch")
+    results, rows, summary, command = client.predict(handle_file(str(zip_path)), recipe, api_name="/batch")
     records = unzip(results, tmp_path / "r")
     assert "3 file(s): 2 ok, 1 failed" in summary and "python -m audiolab.batch --recipe recipe.json" in command
     assert [row[:2] for row in rows["data"]] == [["a.wav", "ok"], ["dir/b.wav", "ok"], ["dir/corrupt.wav", "error"]]
