@@ -13,18 +13,22 @@ from audiolab.core.errors import Note
 from components.common import (
     audio_file,
     audio_input,
+    empty_table,
     image_file,
     keep_notes,
     notes_area,
     notes_markdown,
     output_file,
+    per_language,
     require_audio,
+    table,
     user_errors,
 )
-from components.i18n import register, t
+from components.i18n import register, t, text
 from components.notebooks import notebook_button
 
 ORIGINAL = "original"
+META_HEADERS = ["meta_field", "meta_value"]
 
 register(
     {
@@ -132,7 +136,7 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     )  # fmt: skip
     notes = notes_markdown(decoded.notes)
     return (
-        metadata_rows(decoded.info, decoded),
+        table(metadata_rows(decoded.info, decoded), META_HEADERS),
         notes,
         image_file(plots.waveform_image(waveform, rate), "waveform.png"),
         image_file(plots.spectrogram_image(waveform, rate), "spectrogram.png"),
@@ -173,10 +177,11 @@ def build(shared: dict) -> None:
             run = gr.Button(t("analyse"), variant="primary", elem_id="audio-run")
         with gr.Column(scale=3):
             notes = notes_area("audio-notes")
-            table = gr.Dataframe(
-                headers=[t("meta_field"), t("meta_value")], label=t("metadata"), interactive=False, wrap=True,
+            metadata = gr.Dataframe(
+                headers=[text(k) for k in META_HEADERS], label=t("metadata"), interactive=False, wrap=True,
                 elem_id="audio-metadata",
             )  # fmt: skip
+            per_language([metadata], lambda lang: empty_table(META_HEADERS, lang))
             wave_img = gr.Image(label=t("waveform"), type="filepath", elem_id="audio-waveform")
             spec_img = gr.Image(label=t("spectrogram"), type="filepath", elem_id="audio-spectrogram")
             result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")
@@ -189,7 +194,7 @@ def build(shared: dict) -> None:
     shared["audio"] = result
 
     inputs = [audio_in, frame_offset, num_frames, resample_to, export_format, wav_bits]
-    outputs = [table, notes, wave_img, spec_img, result, download, code, meta_json]
+    outputs = [metadata, notes, wave_img, spec_img, result, download, code, meta_json]
     keep_notes(run.click(load_audio, inputs, outputs, api_name="load_audio"), notes, load_audio)
     keep_notes(audio_in.change(analyse_if_any, inputs, outputs, api_name=False), notes, load_audio)
     export_format.change(lambda f: gr.update(visible=f == "wav"), export_format, wav_bits, api_name=False)

@@ -18,20 +18,26 @@ from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_file,
     audio_input,
+    empty_table,
     follow_audio,
     image_file,
     input_path,
     keep_notes,
     notes_area,
     notes_markdown,
+    per_language,
+    request_language,
     require_audio,
+    table,
     user_errors,
 )
-from components.i18n import register, t
+from components.i18n import register, t, text
 from components.notebooks import notebook_button
 
-STEP_HEADERS = ["#", "op", "params", "seed", "duration (s)", "sample rate (Hz)", "time (ms)", "notes"]
-STEP_WIDTHS = ["5%", "13%", "30%", "7%", "9%", "9%", "8%", "19%"]
+STEP_KEYS = ["aug_h_index", "aug_h_op", "aug_h_params", "aug_h_seed", "aug_h_duration", "aug_h_rate", "aug_h_time",
+             "aug_h_notes"]  # fmt: skip
+STEP_WIDTHS = ["4%", "14%", "27%", "6%", "10%", "11%", "10%", "18%"]  # wide enough that no header word breaks
+PRESET_NAMES = list(augment.PRESETS)
 
 register(
     {
@@ -147,6 +153,19 @@ register(
         "aug_op_gain": ("**T.Vol** in dB (clamped to [-1, 1]).", "**T.Vol**（dB，结果截断到 [-1, 1]）。"),
         "aug_op_fade": ("**T.Fade**: fade in and out.", "**T.Fade**：淡入淡出。"),
         "aug_op_preemphasis": ("**F.preemphasis**", "**F.preemphasis**（预加重）"),
+        "aug_h_index": ("#", "#"),
+        "aug_h_op": ("op", "效果"),
+        "aug_h_params": ("params", "参数"),
+        "aug_h_seed": ("seed", "种子"),
+        "aug_h_duration": ("length (s)", "时长（秒）"),
+        "aug_h_rate": ("rate (Hz)", "采样率（Hz）"),
+        "aug_h_time": ("time (ms)", "耗时（毫秒）"),
+        "aug_h_notes": ("notes", "说明"),
+        "aug_preset_0": (PRESET_NAMES[0], "SpecAugment（时间 + 频率掩码）"),
+        "aug_preset_1": (PRESET_NAMES[1], "电话（带限、8 kHz、有噪声）"),
+        "aug_preset_2": (PRESET_NAMES[2], "房间（混响 + 噪声）"),
+        "aug_preset_3": (PRESET_NAMES[3], "更快更高"),
+        "aug_preset_4": (PRESET_NAMES[4], "速度扰动 + 淡入淡出"),
         "aug_p_coeff": ("coeff (y[i] = x[i] - coeff · x[i-1])", "coeff（预加重系数：y[i] = x[i] - coeff · x[i-1]）"),
     }
 )
@@ -228,9 +247,9 @@ def preview(chain: str) -> list[list]:
     try:
         steps = augment.parse_chain(chain) if _steps_of(chain) else []
     except AudioLabError as err:
-        return [["!", "", str(err), "", "", "", "", ""]]
-    return [[i + 1, s["op"], json.dumps({k: v for k, v in s.items() if k not in ("op", "seed")}),
-             s.get("seed", ""), "", "", "", ""] for i, s in enumerate(steps)]  # fmt: skip
+        return table([["!", "", err.text(request_language()), "", "", "", "", ""]], STEP_KEYS)
+    return table([[i + 1, s["op"], json.dumps({k: v for k, v in s.items() if k not in ("op", "seed")}),
+                   s.get("seed", ""), "", "", "", ""] for i, s in enumerate(steps)], STEP_KEYS)  # fmt: skip
 
 
 def _clip(value) -> augment.Clip | None:
@@ -288,7 +307,7 @@ def augment_audio(audio, chain, seed, inversion, noise_audio, rir_audio):
         audio_file("augmented_player.wav", playable, play_rate, bits=16),
         image_file(before, "before.png"),
         image_file(after, "after.png"),
-        [s.row() for s in r.steps],
+        table([s.row() for s in r.steps], STEP_KEYS),
         notes_markdown(notes),
         code,
         audio_file("augmented.wav", r.waveform, r.sample_rate, bits="float"),
@@ -375,6 +394,9 @@ def build(shared: dict) -> None:
                 undo = gr.Button(t("aug_undo"), size="sm")
                 clear = gr.Button(t("aug_clear"), size="sm")
             preset = gr.Dropdown(list(augment.PRESETS), value=None, label=t("aug_preset"), elem_id="aug-preset")
+            per_language([preset], lambda lang: gr.update(
+                choices=[(text(f"aug_preset_{i}", lang), name) for i, name in enumerate(augment.PRESETS)]
+            ))  # fmt: skip
             chain.render()
             with gr.Row():
                 seed = gr.Number(0, label=t("aug_seed"), precision=0, minimum=0, maximum=limits.AUG_SEED_RANGE[1],
@@ -390,8 +412,10 @@ def build(shared: dict) -> None:
                               buttons=["download"])  # fmt: skip
             download = gr.File(label=t("aug_download"), elem_id="aug-download")
             recipe_btn, recipe_out = recipe_widgets("aug-recipe")
-            steps = gr.Dataframe(headers=STEP_HEADERS, label=t("aug_steps"), interactive=False, wrap=True,
-                                 column_widths=STEP_WIDTHS, elem_id="aug-steps")  # fmt: skip
+            steps = gr.Dataframe(headers=[text(k) for k in STEP_KEYS], label=t("aug_steps"), interactive=False,
+                                 wrap=True, column_widths=STEP_WIDTHS, max_height=900,
+                                 elem_id="aug-steps")  # fmt: skip
+            per_language([steps], lambda lang: empty_table(STEP_KEYS, lang))
     with gr.Row():
         before = gr.Image(label=t("aug_before"), type="filepath", elem_id="aug-before")
         after = gr.Image(label=t("aug_after"), type="filepath", elem_id="aug-after")

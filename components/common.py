@@ -54,6 +54,8 @@ register(
         "notes_label": ("Notes and last error (kept until the next run)", "说明与最近的错误（保留到下次运行）"),
         "notes_error": ("Error", "错误"),
         "notes_none": ("No notes: nothing was cut, resampled or adjusted.", "无说明：没有截断、重采样或调整。"),
+        "examples_default": ("Examples (synthesized by us)", "示例（我们自己合成）"),
+        "common.complete": ("Complete", "完成"),  # Gradio's own key (announced to screen readers), missing in zh-CN
     }
 )
 
@@ -312,8 +314,34 @@ def audio_input(label, elem_id: str, examples_label=None, examples_id: str | Non
     audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label=label, elem_id=elem_id)
     examples = example_files()
     if examples:
-        gr.Examples(examples, inputs=audio, label=examples_label, cache_examples=False, elem_id=examples_id)
+        gr.Examples(examples, inputs=audio, label=examples_label or t("examples_default"), cache_examples=False,
+                    elem_id=examples_id)  # fmt: skip
     return audio
+
+
+def per_language(outputs: list, make: Callable[[str], object]) -> None:
+    """When the page loads, set ``outputs`` to ``make(language)`` for the browser's language: for what
+    ``gr.I18n`` does not translate (choice labels, table headers)."""
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(lambda: make(request_language()), None, outputs, api_name=False, queue=False,
+                  show_progress="hidden")  # fmt: skip
+
+
+def choices_in(language: str, choices: list[tuple[str, str]], prefix: str) -> dict:
+    """An update of a Radio/Dropdown whose choice ``value`` shows as the text of key ``prefix + value``."""
+    return gr.update(choices=[(text(prefix + value, language), value) for _, value in choices])
+
+
+def empty_table(keys: list[str], language: str) -> dict:
+    """An update that empties a ``gr.Dataframe`` and names its columns (texts of ``keys``) in ``language``."""
+    return gr.update(value={"headers": [text(k, language) for k in keys], "data": [[""] * len(keys)]})
+
+
+def table(rows: list[list], keys: list[str]) -> dict:
+    """A ``gr.Dataframe`` value with headers (the texts of ``keys``) in the browser's language."""
+    language = request_language()
+    return {"headers": [text(k, language) for k in keys], "data": rows}
 
 
 def follow_audio(shared: dict, audio_in: gr.Audio) -> None:

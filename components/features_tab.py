@@ -26,12 +26,14 @@ from audiolab.features import snippets as features_snippets
 from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_input,
+    choices_in,
     follow_audio,
     image_file,
     keep_notes,
     notes_area,
     notes_markdown,
     output_file,
+    per_language,
     require_audio,
     user_errors,
 )
@@ -53,6 +55,7 @@ CHOICES = [
     ("Pitch (F.detect_pitch_frequency)", "pitch_detect"),
     ("Pitch + voicing (NCCF tracker)", "pitch_nccf"),
 ]
+_EN_LABELS = {value: label for label, value in CHOICES}
 
 register(
     {
@@ -112,6 +115,17 @@ register(
         "feat_frame_shift_ms": ("frame_shift (ms)", "frame_shift（毫秒）"),
         "feat_voicing_threshold": ("Voicing threshold (NCCF)", "浊音阈值（NCCF）"),
         "feat_reset": ("Reset to this feature's defaults", "恢复此特征的默认参数"),
+        "feat_choice_spectrogram": (_EN_LABELS["spectrogram"], "频谱图（T.Spectrogram）"),
+        "feat_choice_mel_spectrogram": (_EN_LABELS["mel_spectrogram"], "梅尔频谱图（T.MelSpectrogram）"),
+        "feat_choice_mel_filterbank": (_EN_LABELS["mel_filterbank"], "梅尔滤波器组（F.melscale_fbanks）"),
+        "feat_choice_mfcc": (_EN_LABELS["mfcc"], "MFCC 梅尔倒谱系数（T.MFCC）"),
+        "feat_choice_lfcc": (_EN_LABELS["lfcc"], "LFCC 线性倒谱系数（T.LFCC）"),
+        "feat_choice_deltas": (_EN_LABELS["deltas"], "差分（F.compute_deltas）"),
+        "feat_choice_cmn": (_EN_LABELS["cmn"], "滑动窗口倒谱均值归一化（F.sliding_window_cmn）"),
+        "feat_choice_spectral_centroid": (_EN_LABELS["spectral_centroid"], "谱质心（T.SpectralCentroid）"),
+        "feat_choice_loudness": (_EN_LABELS["loudness"], "响度（F.loudness，ITU-R BS.1770）"),
+        "feat_choice_pitch_detect": (_EN_LABELS["pitch_detect"], "音高（F.detect_pitch_frequency）"),
+        "feat_choice_pitch_nccf": (_EN_LABELS["pitch_nccf"], "音高与清浊音（NCCF 跟踪器）"),
     }
 )
 
@@ -302,6 +316,7 @@ def build(shared: dict) -> None:
             audio_in = audio_input(t("feat_input"), "features-input")
             gr.Markdown(t("feat_help"))
             name = gr.Radio(CHOICES, value=DEFAULT_FEATURE, label=t("feat_name"), elem_id="features-name")
+            per_language([name], lambda lang: choices_in(lang, CHOICES, "feat_choice_"))
             with gr.Row():  # the action above the parameters, so it stays in view
                 run = gr.Button(t("feat_run"), variant="primary", elem_id="features-run", scale=2)
                 reset = gr.Button(t("feat_reset"), elem_id="features-reset", scale=1)

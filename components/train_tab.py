@@ -31,6 +31,8 @@ from audiolab.wav2vec2 import models as w2v_models
 from components.common import (
     audio_file,
     audio_input,
+    choices_in,
+    empty_table,
     follow_audio,
     image_file,
     input_path,
@@ -38,8 +40,10 @@ from components.common import (
     notes_area,
     notes_markdown,
     output_file,
+    per_language,
     require_audio,
     streamed,
+    table,
     user_errors,
 )
 from components.i18n import register, t
@@ -117,6 +121,15 @@ register(
 
 BACKBONE_CHOICES = [("MFCC (no weights)", "mfcc"), ("wav2vec2 (pre-trained, frozen)", "wav2vec2")]
 SUMMARY_HEADERS = ["label", "clips"]
+SUMMARY_KEYS = ["train_h_label", "train_h_clips"]
+register(
+    {
+        "train_backbone_mfcc": (BACKBONE_CHOICES[0][0], "MFCC（无权重）"),
+        "train_backbone_wav2vec2": (BACKBONE_CHOICES[1][0], "wav2vec2（预训练，冻结）"),
+        "train_h_label": (SUMMARY_HEADERS[0], "标签"),
+        "train_h_clips": (SUMMARY_HEADERS[1], "片段数"),
+    }
+)
 
 
 # --- the set of clips ---------------------------------------------------------------------------
@@ -130,8 +143,8 @@ def _summary(labels_text: str) -> list[list]:
     try:
         labels = train.parse_labels(labels_text)
     except AudioLabError:
-        return []
-    return [[name, labels.count(name)] for name in dict.fromkeys(labels)]
+        return table([], SUMMARY_KEYS)
+    return table([[name, labels.count(name)] for name in dict.fromkeys(labels)], SUMMARY_KEYS)
 
 
 def _set_outputs(paths: list[str], labels: list[str]) -> tuple:
@@ -390,11 +403,13 @@ def _data_column() -> dict:
     labels = gr.Textbox("[]", label=t("train_labels"), lines=2, max_lines=6, elem_id="train-labels")
     summary = gr.Dataframe(headers=SUMMARY_HEADERS, label=t("train_summary"), interactive=False,
                            elem_id="train-summary")  # fmt: skip
+    per_language([summary], lambda lang: empty_table(SUMMARY_KEYS, lang))
     return locals()
 
 
 def _model_column() -> dict:
     backbone = gr.Radio(BACKBONE_CHOICES, value="mfcc", label=t("train_backbone"), elem_id="train-backbone")
+    per_language([backbone], lambda lang: choices_in(lang, BACKBONE_CHOICES, "train_backbone_"))
     n_mfcc = gr.Slider(*limits.TRAIN_N_MFCC_RANGE, value=train.DEFAULT_N_MFCC, step=1, label=t("train_n_mfcc"),
                        elem_id="train-n-mfcc")  # fmt: skip
     with gr.Group(visible=False) as w2v_group:

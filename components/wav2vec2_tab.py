@@ -34,13 +34,16 @@ from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_file,
     audio_input,
+    empty_table,
     follow_audio,
     image_file,
     keep_notes,
     notes_area,
     notes_markdown,
     output_file,
+    per_language,
     require_audio,
+    table,
     user_errors,
 )
 from components.i18n import register, t
@@ -93,6 +96,15 @@ register(
 )
 
 WORD_HEADERS = ["word", "start (s)", "end (s)", "score"]
+WORD_KEYS = ["w2v_h_word", "w2v_h_start", "w2v_h_end", "w2v_h_score"]
+register(
+    {
+        "w2v_h_word": (WORD_HEADERS[0], "单词"),
+        "w2v_h_start": (WORD_HEADERS[1], "开始（秒）"),
+        "w2v_h_end": (WORD_HEADERS[2], "结束（秒）"),
+        "w2v_h_score": (WORD_HEADERS[3], "得分"),
+    }
+)
 
 
 # --- ZeroGPU ----------------------------------------------------------------------------------
@@ -242,7 +254,7 @@ def align(audio, model_name, text, chunk_s, context_s):
     code = w2v_snippets.align_code(Path(path).name, w2v_models.load_model(model_name), clean)
     return (
         image_file(image, "alignment.png"),
-        rows,
+        table(rows, WORD_KEYS),
         _json_file("alignment.json", data),
         code,
         _notes(decoded.notes, em.notes),
@@ -421,6 +433,7 @@ def build(shared: dict) -> None:
                                        elem_id="wav2vec2-segment")  # fmt: skip
                     words = gr.Dataframe(headers=WORD_HEADERS, label=t("w2v_words"), interactive=False,
                                          elem_id="wav2vec2-words")  # fmt: skip
+                    per_language([words], lambda lang: empty_table(WORD_KEYS, lang))
                     align_file = gr.File(label=t("w2v_alignment_file"))
                 with gr.Tab(t("w2v_tab_layers")):
                     layer = gr.Slider(

@@ -203,10 +203,11 @@ def test_adding_steps_validates_them_and_writes_one_per_line():
 
 
 def test_the_preview_shows_the_steps_or_the_error():
-    rows = augment_tab.preview(A.chain_text(A.PRESETS["Faster and higher"]))
-    assert [r[1] for r in rows] == ["time_stretch", "pitch_shift"]
-    assert augment_tab.preview('[{"op": "time_stretch", "rate": 9}]')[0][2].startswith("Step 1")
-    assert augment_tab.preview("[")[0][0] == "!" and augment_tab.preview("[]") == []
+    shown = augment_tab.preview(A.chain_text(A.PRESETS["Faster and higher"]))
+    assert shown["headers"][:3] == ["#", "op", "params"]
+    assert [r[1] for r in shown["data"]] == ["time_stretch", "pitch_shift"]
+    assert augment_tab.preview('[{"op": "time_stretch", "rate": 9}]')["data"][0][2].startswith("Step 1")
+    assert augment_tab.preview("[")["data"][0][0] == "!" and augment_tab.preview("[]")["data"] == []
 
 
 def _extremes():

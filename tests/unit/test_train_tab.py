@@ -25,7 +25,7 @@ def recorded_set(tmp_path):
         assert recording is None and uploads is None  # cleared for the next clip
     hiss = [str(signals.write(tmp_path / f"h{i}.wav", signals.white_noise(SR, 0.4, seed=i), SR)) for i in range(4)]
     files, labels, summary, *_ = train_tab.add_clips(files, labels, " hiss ", None, hiss)
-    assert json.loads(labels) == ["whistle"] * 4 + ["hiss"] * 4 and summary == [["whistle", 4], ["hiss", 4]]
+    assert json.loads(labels) == ["whistle"] * 4 + ["hiss"] * 4 and summary["data"] == [["whistle", 4], ["hiss", 4]]
     return files, labels
 
 
