@@ -22,6 +22,7 @@ from audiolab.core import limits
 from audiolab.core.errors import AudioLabError
 from audiolab.features import compute as ft
 from audiolab.features import figures as features_figures
+from audiolab.features import librosa_bridge
 from audiolab.features import snippets as features_snippets
 from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
@@ -34,10 +35,12 @@ from components.common import (
     notes_markdown,
     output_file,
     per_language,
+    request_language,
     require_audio,
     user_errors,
 )
 from components.i18n import register, t
+from components.librosa_panel import comparison_markdown, librosa_checkbox, librosa_outputs, unsupported_markdown
 from components.notebooks import notebook_button
 
 ORIGINAL = "original"
@@ -154,9 +157,8 @@ def parse_params(params: object) -> dict:
     return value
 
 
-def run_feature(audio, feature, params: dict) -> tuple:
-    """Check, decode, compute, draw and write files: the five API outputs."""
-    feature = ft.check_feature(feature)
+def feature_result(audio, feature: str, params: dict) -> tuple[str, ft.FeatureResult]:
+    """Check, decode and compute: the file's path and the result."""
     path = require_audio(audio)
     meta = aio.info(path)  # header only: parameters are checked before decoding
     frames = meta.num_frames or int(limits.FEAT_MAX_DURATION_S * meta.sample_rate)
@@ -164,6 +166,13 @@ def run_feature(audio, feature, params: dict) -> tuple:
     decoded = aio.decode(path, max_seconds=limits.FEAT_MAX_DURATION_S, max_samples=limits.FEAT_MAX_INPUT_SAMPLES)
     result = ft.compute(decoded.waveform, decoded.sample_rate, feature, params)
     result.notes[:0] = decoded.notes
+    return path, result
+
+
+def run_feature(audio, feature, params: dict) -> tuple:
+    """Check, decode, compute, draw and write files: the five API outputs."""
+    feature = ft.check_feature(feature)
+    path, result = feature_result(audio, feature, params)
     return (
         image_file(features_figures.figure(result), f"{feature}.png"),
         output_file(f"{feature}.npy", ft.to_npy(result)),
@@ -187,6 +196,39 @@ def features(audio, feature, params):
         summary dict: shape, dims (e.g. "(channel, n_mels, time)"), dtype, min, max, mean, params, notes.
     """  # noqa: E501 - Gradio reads each parameter's description from one line
     return run_feature(audio, feature, parse_params(params))
+
+
+def run_comparison(audio, feature, params: dict) -> tuple:
+    """The feature and librosa's equivalent: figure, conventions (markdown), both codes, differences."""
+    feature = ft.check_feature(feature)
+    librosa_bridge.check_supported(feature)
+    path, result = feature_result(audio, feature, params)
+    comparison = librosa_bridge.compare(result)
+    stats = comparison.stats()
+    return (
+        image_file(librosa_bridge.figure(comparison), f"{feature}_vs_librosa.png"),
+        comparison_markdown(stats, request_language()),
+        features_snippets.feature_snippet(result, Path(path).name),
+        comparison.code.replace("'input.wav'", repr(Path(path).name)),
+        stats,
+    )
+
+
+@user_errors
+def compare_librosa(audio, feature, params):
+    """Compute a feature with torchaudio and with librosa (conventions matched), and how far apart they are.
+
+    Args:
+        audio: the audio file (at most 25 MB; the first 180 s are used): an http(s) URL or an uploaded file.
+        feature: one of spectrogram, mel_spectrogram, mfcc, spectral_centroid, deltas, pitch_detect, pitch_nccf.
+        params: JSON object of the feature's parameters, as for the features tool; missing keys: defaults.
+
+    Returns:
+        a figure (torchaudio, librosa, their difference), the conventions table (markdown), the torchaudio code,
+        the librosa code, and a dict: max_abs_difference, max_rel_difference (to torchaudio's largest value),
+        mean_abs_difference, comparable (false for pitch: different algorithms), conventions, librosa_seconds.
+    """
+    return run_comparison(audio, feature, parse_params(params))
 
 
 @user_errors
@@ -320,6 +362,7 @@ def build(shared: dict) -> None:
             with gr.Row():  # the action above the parameters, so it stays in view
                 run = gr.Button(t("feat_run"), variant="primary", elem_id="features-run", scale=2)
                 reset = gr.Button(t("feat_reset"), elem_id="features-reset", scale=1)
+            compare = librosa_checkbox()
             with gr.Accordion(t("feat_params"), open=True):
                 controls = _controls(DEFAULT_FEATURE)
         with gr.Column(scale=3):
@@ -333,6 +376,7 @@ def build(shared: dict) -> None:
                 notebook_button(code, "features", "features-notebook")
             summary = gr.JSON(label=t("feat_summary"), elem_id="features-summary")
             recipe_btn, recipe_out = recipe_widgets("features-recipe")
+            lib = librosa_outputs()
             params_json = gr.Textbox("{}", label="params (JSON)", visible=False)
     follow_audio(shared, audio_in)
 
@@ -369,5 +413,21 @@ def build(shared: dict) -> None:
         return features_recipe(feature, ui_params(feature, dict(zip(keys, values, strict=True))))
 
     recipe_btn.click(recipe_ui, [name, *widgets], recipe_out, api_name=False)
+
+    lib_outputs = [lib["group"], lib["figure"], lib["table"], lib["code_ta"], lib["code_lr"], lib["stats"]]
+
+    @user_errors
+    def compare_ui(audio, feature, wanted, *values):
+        if not wanted:
+            return gr.update(visible=False), *[gr.skip()] * 5
+        if feature not in librosa_bridge.SUPPORTED:
+            return gr.update(visible=True), None, unsupported_markdown(request_language()), None, None, None
+        params = ui_params(feature, dict(zip(keys, values, strict=True)))
+        return gr.update(visible=True), *run_comparison(audio, feature, params)
+
+    lib_event = run.click(compare_ui, [audio_in, name, compare, *widgets], lib_outputs, api_name=False)
+    keep_notes(lib_event, notes, compare_ui)
+    lib_btn = gr.Button(visible=False)
+    lib_btn.click(compare_librosa, [audio_in, name, params_json], lib_outputs[1:], api_name="compare_librosa")
     recipe_api = gr.Button(visible=False)
     recipe_api.click(features_recipe, [name, params_json], recipe_out, api_name="features_recipe")
