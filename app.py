@@ -23,6 +23,7 @@ from components import audio_tab, augment_tab, features_tab, griffinlim_tab, sto
 from components import mcp as mcp_tools
 from components.batch_tab import build as build_batch_tab
 from components.i18n import build_i18n, t
+from components.refusals import explain as explain_refusals
 from components.scheduling import share_slots
 
 QUEUE_MAX_SIZE = 16  # heavy requests waiting beyond this get a "queue is full, try again" answer (light: never)
@@ -50,6 +51,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab(t(key), id=key):
                     build(shared)
     share_slots(demo, QUEUE_MAX_SIZE)  # one pool for heavy work, sized to the machine; light work unqueued
+    explain_refusals(demo)  # inputs Gradio refuses get a message, not {"error": null}
     return demo
 
 

@@ -100,7 +100,13 @@ def _remember_error(name: str, message: str) -> None:
 
 def _user_error(name: str, message: str) -> gr.Error:
     _remember_error(name, message)
-    return gr.Error(message, duration=None, print_exception=False)
+    return gr.Error(plain_html(message), duration=None, print_exception=False)  # a toast renders HTML
+
+
+def plain_html(message: str) -> str:
+    """``message`` (which may hold labels, file names, model names: user- or file-supplied text) escaped
+    for a place that renders HTML, such as an error toast: it shows as the same plain text."""
+    return html.escape(message, quote=False)
 
 
 def _translated(call: Callable, name: str):

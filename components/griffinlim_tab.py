@@ -134,7 +134,8 @@ def _controls() -> list:
     """The parameter widgets, in the order ``griffin_lim`` takes them (after the audio)."""
     source = gr.Radio(list(griffinlim.SOURCES), value="linear", label=t("gl_source"), elem_id="gl-source")
     with gr.Row():
-        n_fft = gr.Dropdown(list(limits.GL_N_FFT_CHOICES), value=1024, label=t("gl_n_fft"), elem_id="gl-n-fft")
+        lo, hi = min(limits.GL_N_FFT_CHOICES), max(limits.GL_N_FFT_CHOICES)  # a Number: an integer in the API
+        n_fft = gr.Number(1024, label=t("gl_n_fft"), precision=0, minimum=lo, maximum=hi, elem_id="gl-n-fft")
         win = gr.Number(1024, label=t("gl_win_length"), precision=0, minimum=limits.GL_MIN_WIN_LENGTH)
         hop = gr.Number(256, label=t("gl_hop_length"), precision=0, minimum=1)
     power = gr.Slider(*limits.GL_POWER_RANGE, value=2.0, step=0.1, label=t("gl_power"))
@@ -146,7 +147,7 @@ def _controls() -> list:
         seed = gr.Number(0, label=t("gl_seed"), precision=0, minimum=0, maximum=limits.GL_SEED_RANGE[1])
         length = gr.Number(0, label=t("gl_length"), precision=0, minimum=0)
     n_mels = gr.Slider(*limits.GL_N_MELS_RANGE, value=80, step=1, label=t("gl_n_mels"), visible=False)
-    n_fft.change(lambda n: (n, int(n) // 4), n_fft, [win, hop], api_name=False)
+    n_fft.change(lambda n: (n, int(n) // 4) if n else (gr.skip(), gr.skip()), n_fft, [win, hop], api_name=False)
     source.change(lambda s: gr.Slider(visible=s == "mel"), source, n_mels, api_name=False)
     return [source, n_fft, win, hop, power, n_iter, momentum, rand_init, seed, length, n_mels]
 

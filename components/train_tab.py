@@ -41,6 +41,7 @@ from components.common import (
     notes_markdown,
     output_file,
     per_language,
+    plain_markdown,
     require_audio,
     streamed,
     table,
@@ -229,7 +230,7 @@ def _params_md(p: train.Prepared) -> str:
     dim, n = p.features.shape[1], len(p.labels)
     what = (f"MFCC, {dim} coefficients: no parameters, only {p.backbone_buffers:,} buffer values "
             "(mel filterbank, DCT, window)" if p.backbone["kind"] == "mfcc"
-            else f"{p.backbone['model']}, layer {p.backbone['layer']}")  # fmt: skip
+            else f"{plain_markdown(str(p.backbone['model']))}, layer {p.backbone['layer']}")  # fmt: skip
     return (
         f"**Trainable: {p.trainable_parameters:,}** parameters, the head `nn.Linear({dim}, {n})` "
         f"({dim * n:,} weights + {n} biases)  \n"
@@ -247,7 +248,7 @@ def _status(r: train.TrainResult, with_grad: list[str] | None = None) -> str:
         return line
     grads = ", ".join(with_grad or []) or "none"
     done = f"**Done** in {r.seconds:.2f} s. {line}. Backbone parameters with a `.grad`: {grads}."
-    return "\n".join([done, *(f"- {note}" for note in r.notes)])
+    return "\n".join([done, *(f"- {plain_markdown(str(note))}" for note in r.notes)])
 
 
 def _code_zip(clips: train.ClipSet, prepared: train.Prepared, config: train.TrainConfig) -> tuple[str, str]:
