@@ -260,6 +260,14 @@ AUG_FADE_SHAPES = ("linear", "exponential", "logarithmic", "quarter_sine", "half
 AUG_PREEMPHASIS_RANGE = (0.0, 1.0)
 
 
+# --- Compare -------------------------------------------------------------------------------
+CMP_ALIGNS = ("time", "content")  # sample by sample at A's rate, or B's time axis scaled to A's duration
+CMP_MAX_DURATION_S = 60.0  # each clip compared (longer input is cut there, with a note)
+CMP_MAX_INPUT_SAMPLES = 2_880_000  # channel x time of each clip: spectrograms of ~6M values (24 MB float32) each
+CMP_N_FFT = 1024  # one STFT grid for both clips (difference spectrogram, LSD); a clip needs at least n_fft samples
+CMP_HOP_LENGTH = 256
+
+
 # --- Train ---------------------------------------------------------------------------------
 TRAIN_SAMPLE_RATE = 16_000  # every clip is mixed to mono and resampled to this rate (wav2vec2's rate)
 TRAIN_LABELS_RANGE = (2, 10)  # distinct labels in a training set

@@ -30,6 +30,7 @@ import torchaudio.transforms as T
 from audiolab.core import cache, limits
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError
+from audiolab.core.metrics import gated_loudness, kweighted_blocks
 
 STFT = ("n_fft", "win_length", "hop_length", "center", "pad_mode", "normalized", "power")
 MEL = ("f_min", "f_max", "n_mels", "mel_norm", "mel_scale")
@@ -596,28 +597,6 @@ def _nccf_peak(segments: torch.Tensor, win: int, lag_min: int, lag_max: int, n_f
     delta = torch.where(curve < 0, 0.5 * (r0 - r2) / curve.clamp(max=-1e-12), 0.0).clamp(-0.5, 0.5)
     peak = torch.where(best > -2, (r1 - 0.25 * (r0 - r2) * delta).clamp(max=1.0), 0.0)
     return peak.squeeze(-1), (m + delta).squeeze(-1)
-
-
-def kweighted_blocks(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
-    """``(..., block)`` mean square of the K-weighted signal in 400 ms blocks every 100 ms,
-    with torchaudio's filters (the first steps of ``F.loudness``)."""
-    x = F.treble_biquad(waveform, sample_rate, 4.0, 1500.0, 1 / math.sqrt(2))
-    x = F.highpass_biquad(x, sample_rate, 38.0, 0.5)
-    block = round(0.4 * sample_rate)
-    return torch.square(x).unfold(-1, block, round(block * (1 - 0.75))).mean(dim=-1)
-
-
-def gated_loudness(energy: torch.Tensor) -> torch.Tensor:
-    """LKFS of ``(..., channel, block)`` block energies: ITU-R BS.1770 gating, the steps and
-    order of ``F.loudness`` after its filters (so the values are the same)."""
-    g = torch.tensor([1.0, 1.0, 1.0, 1.41, 1.41], dtype=energy.dtype, device=energy.device)[: energy.size(-2)]
-    loudness = -0.691 + 10 * torch.log10(torch.sum(g.unsqueeze(-1) * energy, dim=-2))
-    gated = (loudness > -70.0).unsqueeze(-2)
-    filtered = torch.sum(gated * energy, dim=-1) / torch.count_nonzero(gated, dim=-1)
-    gamma_rel = -0.691 + 10 * torch.log10(torch.sum(g * filtered, dim=-1)) - 10
-    gated = torch.logical_and(gated.squeeze(-2), loudness > gamma_rel.unsqueeze(-1)).unsqueeze(-2)
-    filtered = torch.sum(gated * energy, dim=-1) / torch.count_nonzero(gated, dim=-1)
-    return -0.691 + 10 * torch.log10(torch.sum(g * filtered, dim=-1))
 
 
 def _loudness(x: torch.Tensor, rate: int, extra: dict, notes: list[str]) -> torch.Tensor:

@@ -9,7 +9,6 @@ reuses buffers in place, so recording the curve costs no extra transform and no 
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -25,11 +24,17 @@ from audiolab.core import cache, limits, plots
 from audiolab.core import io as aio
 from audiolab.core.deadline import Deadline
 from audiolab.core.errors import AudioLabError
+from audiolab.core.metrics import (
+    DB_CAP,
+    amplitude_db,
+    log_spectral_distance_db,
+    si_sdr_db,
+    snr_db,
+    spectral_convergence_db,
+)
 
 Progress = Callable[[int, int, float], None]
 SOURCES = ("linear", "mel")
-DB_CAP = 300.0  # metrics are clipped to +-DB_CAP dB (a perfect match would be infinite)
-LSD_FLOOR = 1e-10  # power floor (|STFT|^2) inside the log of the log-spectral distance
 
 
 @dataclass(frozen=True)
@@ -294,54 +299,6 @@ def griffinlim(
 
 
 # --- metrics -------------------------------------------------------------------------------
-
-
-def amplitude_db(ratio: float) -> float:
-    """``20 log10(ratio)`` clipped to +-``DB_CAP`` (0 gives ``-DB_CAP``)."""
-    return float(np.clip(20 * math.log10(ratio), -DB_CAP, DB_CAP)) if ratio > 0 else -DB_CAP
-
-
-def _power_db(num: torch.Tensor, den: torch.Tensor) -> float:
-    num, den = float(num), float(den)
-    if den <= 0:
-        return DB_CAP if num > 0 else 0.0
-    return float(np.clip(10 * math.log10(num / den), -DB_CAP, DB_CAP)) if num > 0 else -DB_CAP
-
-
-def spectral_convergence_db(reference_mag: torch.Tensor, estimate_mag: torch.Tensor) -> float:
-    """``20 log10(|| |Y| - |X| ||_F / || |X| ||_F)`` over channels, frequencies and frames (dB).
-
-    The norms accumulate in float64 without float64 copies of the spectrograms."""
-    err = torch.linalg.vector_norm(estimate_mag - reference_mag, dtype=torch.float64)
-    return _power_db(err.square(), torch.linalg.vector_norm(reference_mag, dtype=torch.float64).square())
-
-
-def snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
-    """``10 log10(sum x^2 / sum (x - y)^2)`` over all samples (dB); the common length is used."""
-    n = min(reference.shape[-1], estimate.shape[-1])
-    x, y = reference[..., :n].double(), estimate[..., :n].double()
-    return _power_db(x.square().sum(), (x - y).square().sum())
-
-
-def si_sdr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
-    """Scale-invariant SDR (dB), mean over channels: ``a = <y,x>/<x,x>``, ``10 log10(|a x|^2 / |y - a x|^2)``."""
-    n = min(reference.shape[-1], estimate.shape[-1])
-    x, y = reference[..., :n].double().reshape(-1, n), estimate[..., :n].double().reshape(-1, n)
-    values = []
-    for xc, yc in zip(x, y, strict=True):
-        scale = (yc @ xc) / (xc @ xc).clamp_min(1e-300)
-        values.append(_power_db((scale * xc).square().sum(), (yc - scale * xc).square().sum()))
-    return float(np.mean(values))
-
-
-def log_spectral_distance_db(reference_mag: torch.Tensor, estimate_mag: torch.Tensor) -> float:
-    """Mean over frames (and channels) of ``sqrt(mean_f (10 log10 |X|^2 - 10 log10 |Y|^2)^2)`` (dB).
-
-    Powers are floored at ``LSD_FLOOR``; magnitudes are ``(..., freq, frames)``.
-    """
-    px = reference_mag.float().square().clamp_min_(LSD_FLOOR).log10_()
-    py = estimate_mag.float().square().clamp_min_(LSD_FLOOR).log10_()
-    return float(px.sub_(py).mul_(10).square_().mean(dim=-2, dtype=torch.float64).sqrt_().mean())
 
 
 def magnitude(waveform: torch.Tensor, s: Settings) -> torch.Tensor:

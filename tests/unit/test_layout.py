@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ENGINE = Path(__file__).resolve().parents[2] / "audiolab"
-CAPABILITIES = {"audio", "features", "augment", "griffinlim", "wav2vec2", "train", "batch"}
+CAPABILITIES = {"audio", "features", "augment", "griffinlim", "wav2vec2", "train", "batch", "compare"}
 # a capability may build on another's engine where the tab does (Train's backbones are
 # MFCC from Features and wav2vec2 from the wav2vec2 tab; Augment inverts masks with Griffin-Lim;
 # Batch runs the recipes of Features, Augment and wav2vec2)

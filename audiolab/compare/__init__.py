@@ -1,0 +1,1 @@
+"""Compare two clips (A/B): metrics, loudness and the difference spectrogram (``compute``), code snippets."""
