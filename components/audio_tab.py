@@ -24,6 +24,7 @@ from components.common import (
     table,
     user_errors,
 )
+from components.compare_tab import build_compare
 from components.i18n import register, t, text
 from components.notebooks import notebook_button
 
@@ -191,6 +192,7 @@ def build(shared: dict) -> None:
                 notebook_button(code, "audio", "audio-notebook")
             with gr.Accordion(t("metadata_json"), open=False):
                 meta_json = gr.JSON()
+            build_compare(shared, prefix="audio-cmp", audio_a=audio_in)  # API: compare
     shared["audio"] = result
 
     inputs = [audio_in, frame_offset, num_frames, resample_to, export_format, wav_bits]
