@@ -31,6 +31,7 @@ from components.common import (
     table,
     user_errors,
 )
+from components.compare_tab import build_compare, compare_paths
 from components.i18n import register, t, text
 from components.notebooks import notebook_button
 
@@ -314,6 +315,16 @@ def augment_audio(audio, chain, seed, inversion, noise_audio, rir_audio):
     )
 
 
+@user_errors
+def compare_result(audio, result, align, match_loudness):
+    """The input (A) against the chain's full-quality result (B), through the Compare engine."""
+    path = require_audio(audio)
+    if not input_path(result):
+        return gr.skip(), gr.skip(), gr.skip()
+    return compare_paths(path, input_path(result), align, match_loudness, max_seconds_a=limits.AUG_MAX_DURATION_S,
+                         names=(Path(path).name, "augmented.wav"))  # fmt: skip
+
+
 def preset_of(chain: str, preset: str | None):
     """The preset box keeps its name only while the chain is still that preset's."""
     if preset in augment.PRESETS and augment.chain_text(augment.PRESETS[preset]) != chain:
@@ -419,6 +430,7 @@ def build(shared: dict) -> None:
     with gr.Row():
         before = gr.Image(label=t("aug_before"), type="filepath", elem_id="aug-before")
         after = gr.Image(label=t("aug_after"), type="filepath", elem_id="aug-after")
+    compare_panel = build_compare(shared, prefix="aug-cmp")  # input (A) against the result (B)
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="aug-code")
         notebook_button(code, "augment", "aug-notebook")
@@ -436,5 +448,8 @@ def build(shared: dict) -> None:
     event = apply.click(augment_audio, [audio_in, chain, seed, inversion, noise_in, rir_in], outputs,
                         api_name="augment")  # fmt: skip
     keep_notes(event, notes, augment_audio)
+    compare_inputs = [audio_in, download, compare_panel.align, compare_panel.match]
+    for trigger in (event.success, compare_panel.button.click):
+        trigger(compare_result, compare_inputs, compare_panel.outputs, api_name=False)
     schema_btn = gr.Button(visible=False)
     schema_btn.click(augment_schema, None, schema_json, api_name="augment_schema")

@@ -107,8 +107,11 @@ def compare(audio_a, audio_b, align, match_loudness=False):
     return compare_paths(path_a, path_b, align, match_loudness)
 
 
-def build_compare(shared: dict, *, prefix: str, audio_a: gr.Audio | None = None, open: bool = False) -> ComparePanel:
-    """An accordion with the compare panel; with ``audio_a`` (the tab's input) also clip B, wired as ``compare``."""
+def build_compare(
+    shared: dict, *, prefix: str, audio_a: gr.Audio | None = None, files: int = 1, open: bool = False
+) -> ComparePanel:
+    """An accordion with the compare panel; with ``audio_a`` (the tab's input) also clip B, wired as ``compare``.
+    ``files``: difference spectrograms returned (one per pair compared)."""
     with gr.Accordion(t("cmp_with_clip") if audio_a is not None else t("cmp_title"), open=open):
         audio_b = None
         if audio_a is not None:
@@ -119,7 +122,8 @@ def build_compare(shared: dict, *, prefix: str, audio_a: gr.Audio | None = None,
             match = gr.Checkbox(False, label=t("cmp_match"), elem_id=f"{prefix}-match")
         button = gr.Button(t("cmp_run"), elem_id=f"{prefix}-run", size="sm")
         metrics = gr.JSON(label=t("cmp_metrics"), elem_id=f"{prefix}-metrics")
-        difference = gr.File(label=t("cmp_difference"), elem_id=f"{prefix}-difference")
+        difference = gr.File(label=t("cmp_difference"), file_count="multiple" if files > 1 else "single",
+                             elem_id=f"{prefix}-difference")  # fmt: skip
         with gr.Accordion(t("code_panel"), open=False):
             code = gr.Code(language="python", elem_id=f"{prefix}-code")
     panel = ComparePanel(align, match, button, metrics, difference, code)

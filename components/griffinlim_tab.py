@@ -15,12 +15,14 @@ from components.common import (
     audio_input,
     follow_audio,
     image_file,
+    input_path,
     keep_notes,
     notes_area,
     notes_markdown,
     require_audio,
     user_errors,
 )
+from components.compare_tab import build_compare, compare_paths
 from components.i18n import register, t
 from components.notebooks import notebook_button
 
@@ -130,6 +132,21 @@ def griffin_lim(
     )
 
 
+@user_errors
+def compare_reconstructions(audio, reconstruction, true_phase, align, match_loudness):
+    """The original (A) against the Griffin-Lim reconstruction and the true-phase inverse (B), through the
+    Compare engine: the figures of each, both difference spectrograms, the code of the first."""
+    path = require_audio(audio)
+    if not (input_path(reconstruction) and input_path(true_phase)):
+        return gr.skip(), gr.skip(), gr.skip()
+    reports, files, codes = zip(*(
+        compare_paths(path, input_path(b), align, match_loudness, max_seconds_a=limits.GL_MAX_DURATION_S,
+                      names=(Path(path).name, name))
+        for b, name in ((reconstruction, "griffin_lim.wav"), (true_phase, "true_phase_inverse.wav"))
+    ), strict=True)  # fmt: skip
+    return {"griffin_lim": reports[0], "true_phase_inverse": reports[1]}, list(files), codes[0]
+
+
 def _controls() -> list:
     """The parameter widgets, in the order ``griffin_lim`` takes them (after the audio)."""
     source = gr.Radio(list(griffinlim.SOURCES), value="linear", label=t("gl_source"), elem_id="gl-source")
@@ -169,6 +186,7 @@ def build(shared: dict) -> None:
             metrics = gr.JSON(label=t("gl_metrics"), elem_id="gl-metrics")
             convergence = gr.Image(label=t("gl_convergence"), type="filepath", elem_id="gl-convergence")
     spectrograms = gr.Image(label=t("gl_spectrograms"), type="filepath", elem_id="gl-spectrograms")
+    compare_panel = build_compare(shared, prefix="gl-cmp", files=2)  # original vs both reconstructions
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="gl-code")
         notebook_button(code, "griffinlim", "gl-notebook")
@@ -178,3 +196,6 @@ def build(shared: dict) -> None:
     event = run.click(griffin_lim, [audio_in, *controls], outputs, api_name="griffin_lim")
     event.success(lambda report: notes_markdown(report.get("notes", [])), metrics, notes, api_name=False)
     keep_notes(event, notes, griffin_lim)
+    compare_inputs = [audio_in, result, true_phase, compare_panel.align, compare_panel.match]
+    for trigger in (event.success, compare_panel.button.click):
+        trigger(compare_reconstructions, compare_inputs, compare_panel.outputs, api_name=False)
