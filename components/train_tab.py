@@ -42,12 +42,13 @@ from components.common import (
     output_file,
     per_language,
     plain_markdown,
+    request_language,
     require_audio,
     streamed,
     table,
     user_errors,
 )
-from components.i18n import register, t
+from components.i18n import register, t, text
 from components.notebooks import notebook_button
 from components.wav2vec2_tab import layer_slider
 
@@ -117,6 +118,32 @@ register(
         "train_classify": ("Classify", "分类"),
         "train_probs": ("Class probabilities", "各类别概率"),
         "train_notes": ("Notes", "说明"),
+        "train_training": ("Training…", "训练中…"),
+        "train_what_mfcc": (
+            "MFCC, {dim} coefficients: no parameters, only {buffers:,} buffer values (mel filterbank, DCT, window)",
+            "MFCC，{dim} 个系数：没有参数，只有 {buffers:,} 个缓冲区数值（梅尔滤波器组、DCT、窗函数）",
+        ),
+        "train_what_wav2vec2": ("{model}, layer {layer}", "{model}，第 {layer} 层"),
+        "train_params_md": (
+            "**Trainable: {trainable:,}** parameters, the head `nn.Linear({dim}, {n})` ({weights:,} weights + {n} "
+            "biases)  \n**Frozen: {frozen:,}** parameters, the backbone ({what})  \nFeatures of {clips} clips "
+            "computed once in {seconds:.2f} s under `torch.inference_mode()`; {n_train} clips train, {n_test} are "
+            "held out.",
+            "**可训练：{trainable:,}** 个参数，即分类头 `nn.Linear({dim}, {n})`（{weights:,} 个权重 + {n} 个偏置）  \n"
+            "**冻结：{frozen:,}** 个参数，即骨干网络（{what}）  \n{clips} 个片段的特征在 `torch.inference_mode()` 下"
+            "只计算一次，用时 {seconds:.2f} 秒；{n_train} 个片段用于训练，{n_test} 个留出。",
+        ),
+        "train_epoch_line": (
+            "Epoch {epoch}/{epochs} on {device}: loss {loss:.4f}, train accuracy {train:.0%}, held-out accuracy "
+            "{test:.0%}, ‖fc.weight.grad‖ {grad:.3g}",
+            "第 {epoch}/{epochs} 轮（{device}）：损失 {loss:.4f}，训练准确率 {train:.0%}，留出准确率 {test:.0%}，"
+            "‖fc.weight.grad‖ {grad:.3g}",
+        ),
+        "train_done_line": (
+            "**Done** in {seconds:.2f} s. {line}. Backbone parameters with a `.grad`: {grads}.",
+            "**完成**，用时 {seconds:.2f} 秒。{line}。带有 `.grad` 的骨干网络参数：{grads}。",
+        ),
+        "train_none": ("none", "无"),
     }
 )
 
@@ -226,29 +253,32 @@ def _clip_set(files, labels_text) -> train.ClipSet:
     return train.clip_set(clips, labels, names=[Path(p).name for p in paths])
 
 
-def _params_md(p: train.Prepared) -> str:
+def _params_md(p: train.Prepared, language: str = "en") -> str:
+    """Trainable and frozen parameter counts, in ``language``."""
     dim, n = p.features.shape[1], len(p.labels)
-    what = (f"MFCC, {dim} coefficients: no parameters, only {p.backbone_buffers:,} buffer values "
-            "(mel filterbank, DCT, window)" if p.backbone["kind"] == "mfcc"
-            else f"{plain_markdown(str(p.backbone['model']))}, layer {p.backbone['layer']}")  # fmt: skip
-    return (
-        f"**Trainable: {p.trainable_parameters:,}** parameters, the head `nn.Linear({dim}, {n})` "
-        f"({dim * n:,} weights + {n} biases)  \n"
-        f"**Frozen: {p.frozen_parameters:,}** parameters, the backbone ({what})  \n"
-        f"Features of {len(p.targets)} clips computed once in {p.feature_seconds:.2f} s under "
-        f"`torch.inference_mode()`; {len(p.train_idx)} clips train, {len(p.test_idx)} are held out."
-    )
+    if p.backbone["kind"] == "mfcc":
+        what = text("train_what_mfcc", language).format(dim=dim, buffers=p.backbone_buffers)
+    else:
+        model = plain_markdown(str(p.backbone["model"]))
+        what = text("train_what_wav2vec2", language).format(model=model, layer=p.backbone["layer"])
+    return text("train_params_md", language).format(
+        trainable=p.trainable_parameters, dim=dim, n=n, weights=dim * n, frozen=p.frozen_parameters, what=what,
+        clips=len(p.targets), seconds=p.feature_seconds, n_train=len(p.train_idx), n_test=len(p.test_idx),
+    )  # fmt: skip
 
 
-def _status(r: train.TrainResult, with_grad: list[str] | None = None) -> str:
-    line = (f"Epoch {len(r.epochs)}/{r.config.epochs} on {r.device}: loss {r.loss[-1]:.4f}, "
-            f"train accuracy {r.train_accuracy[-1]:.0%}, held-out accuracy {r.test_accuracy[-1]:.0%}, "
-            f"‖fc.weight.grad‖ {r.grad_norm[-1]:.3g}")  # fmt: skip
+def _status(r: train.TrainResult, with_grad: list[str] | None = None, language: str = "en") -> str:
+    """The progress line of the last epoch; when done, the summary and the notes, in ``language``."""
+    line = text("train_epoch_line", language).format(
+        epoch=len(r.epochs), epochs=r.config.epochs, device=r.device, loss=r.loss[-1], train=r.train_accuracy[-1],
+        test=r.test_accuracy[-1], grad=r.grad_norm[-1],
+    )  # fmt: skip
     if not r.done:
         return line
-    grads = ", ".join(with_grad or []) or "none"
-    done = f"**Done** in {r.seconds:.2f} s. {line}. Backbone parameters with a `.grad`: {grads}."
-    return "\n".join([done, *(f"- {plain_markdown(str(note))}" for note in r.notes)])
+    grads = ", ".join(with_grad or []) or text("train_none", language)
+    done = text("train_done_line", language).format(seconds=r.seconds, line=line, grads=grads)
+    notes = [note.text(language) if isinstance(note, Note) else str(note) for note in r.notes]
+    return "\n".join([done, *(f"- {plain_markdown(note)}" for note in notes)])
 
 
 def _code_zip(clips: train.ClipSet, prepared: train.Prepared, config: train.TrainConfig) -> tuple[str, str]:
@@ -296,20 +326,21 @@ def train_head(files, labels_text, backbone, model, layer, n_mfcc, epochs, lr, m
     backbone = train.load_backbone(config_b)
     prepared = train.prepare(clips, backbone, config)
     skip = gr.skip()
-    yield skip, _params_md(prepared), "Training…", skip, skip, skip, skip, skip, skip
+    language = request_language()
+    yield skip, _params_md(prepared, language), text("train_training", language), skip, skip, skip, skip, skip, skip
     shown = 0.0
     for result in train.fit(prepared, config):
         if result.done or time.monotonic() - shown > limits.TRAIN_PLOT_INTERVAL_S:
             shown = time.monotonic()
             curve = image_file(train.curve_image(result), "curve.png")
             if not result.done:
-                yield curve, skip, _status(result), skip, skip, skip, skip, skip, skip
+                yield curve, skip, _status(result, language=language), skip, skip, skip, skip, skip, skip
     trained = train.TrainedHead.of(result, prepared)
     code, bundle = _code_zip(clips, prepared, config)
     with_grad = train.parameters_with_grad(backbone)  # empty: requires_grad=False keeps .grad None
     summary = {**result.summary(prepared), "backbone_parameters_with_grad": with_grad}
     yield (
-        curve, _params_md(prepared), _status(result, with_grad), summary,
+        curve, _params_md(prepared, language), _status(result, with_grad, language), summary,
         image_file(train.confusion_image(result.confusion, result.labels), "confusion.png"),
         output_file("head.pt", trained.to_bytes()), bundle, code, trained,
     )  # fmt: skip
@@ -360,11 +391,14 @@ def classify(audio, head_file, trained):
     head = _head_from(head_file, trained)
     decoded = _decode(require_audio(audio))
     probs = train.classify(head, decoded.waveform, decoded.sample_rate)
-    notes = [*decoded.notes, f"Clip: {decoded.info.duration_s:.2f} s at {decoded.sample_rate} Hz, "
-             f"{decoded.waveform.shape[0]} channel(s).", f"Backbone: {head.backbone['kind']}; labels: "
-             f"{', '.join(head.labels)}."]  # fmt: skip
+    seconds, rate, channels = decoded.info.duration_s, decoded.sample_rate, decoded.waveform.shape[0]
+    kind, labels = head.backbone["kind"], ", ".join(head.labels)
+    notes = [*decoded.notes, Note(f"Clip: {seconds:.2f} s at {rate} Hz, {channels} channel(s).",
+                                  zh=f"片段：{seconds:.2f} 秒，{rate} Hz，{channels} 个声道。"),
+             Note(f"Backbone: {kind}; labels: {labels}.", zh=f"骨干网络：{kind}；标签：{labels}。")]  # fmt: skip
     if decoded.info.duration_s > limits.TRAIN_MAX_CLIP_S:
-        notes.append(f"Only the first {limits.TRAIN_MAX_CLIP_S:g} s were classified (as in training).")
+        notes.append(Note(f"Only the first {limits.TRAIN_MAX_CLIP_S:g} s were classified (as in training).",
+                          zh=f"只对前 {limits.TRAIN_MAX_CLIP_S:g} 秒进行了分类（与训练时相同）。"))  # fmt: skip
     notes.insert(0, _head_note(head_file))
     return probs, notes_markdown(notes)
 
