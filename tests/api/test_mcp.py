@@ -24,7 +24,7 @@ SR = 16_000
 TOOLS = {  # named endpoints that are tools (those that only serve the browser are not)
     "load_audio", "info", "features", "feature_params", "augment_audio", "augment_schema", "griffin_lim",
     "emissions", "transcribe", "align", "layer_features", "list_models", "builtin_set", "train_head", "classify",
-    "builtin_clip",
+    "builtin_clip", "compare_librosa",
 }  # fmt: skip
 HIDDEN = {"load_url", "cache_status"}
 
