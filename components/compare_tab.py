@@ -97,7 +97,7 @@ def compare(audio_a, audio_b, align, match_loudness=False):
 
     Returns:
         the metrics dict (notes; a and b: duration_s, sample_rate, channels, samples, loudness_lufs;
-        loudness_difference_db, b_gain_db, time_scale, snr_db, si_sdr_db, lsd_db, spectral_convergence_db, stft,
+        loudness_difference_db, b_gain_db, time_scale, snr_db, si_sdr_db, lsd_db, stft,
         difference_db axes), the difference spectrogram B minus A in dB as .npy (channel x freq x time), the code.
     """
     path_a = require_audio(audio_a)

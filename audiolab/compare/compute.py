@@ -3,7 +3,7 @@
 :func:`compare` puts B on A's sample rate (the shared ``io.resample``), optionally matches its
 loudness to A's (ITU-R BS.1770), aligns the two ("time": sample by sample over the overlap;
 "content": B's time axis scaled by the duration ratio, on the STFT grid) and measures B against
-A: SNR, SI-SDR, log-spectral distance, spectral convergence (:mod:`audiolab.core.metrics`) and the
+A: SNR, SI-SDR, log-spectral distance (:mod:`audiolab.core.metrics`) and the
 difference spectrogram, B minus A in dB, on one STFT grid. :func:`difference_layer` gives that
 difference with its axes for the interactive timeline.
 """
@@ -22,7 +22,7 @@ from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError, Note
 
 ALIGNS = limits.CMP_ALIGNS
-AMIN = 1e-10  # power floor of the dB spectrograms (T.AmplitudeToDB's default)
+AMIN = metrics.LSD_FLOOR  # power floor of the dB spectrograms (T.AmplitudeToDB's default): LSD reads off them
 
 
 @dataclass
@@ -203,7 +203,7 @@ def compare(
     power_a = power_spectrogram(a_cmp)
     power_b = stretch_frames(power_spectrogram(b_cmp), power_a.shape[-1])
     difference = to_db(power_b) - to_db(power_a)
-    figures = _figures(a_cmp, b_cmp, power_a, power_b, align, notes)
+    figures = _figures(a_cmp, b_cmp, difference, align, notes)
     peak = float(b_cmp.abs().amax())
     if peak > 1.0:
         notes.append(Note(f"B's peak after the gain is {peak:.3f}, above full scale: a player would clip it.",
@@ -231,10 +231,8 @@ def compare(
     return comparison
 
 
-def _figures(a: torch.Tensor, b: torch.Tensor, power_a: torch.Tensor, power_b: torch.Tensor, align: str,
-             notes: list) -> dict:  # fmt: skip
-    """SNR and SI-SDR (time alignment only), LSD and spectral convergence, all in dB."""
-    mag_a, mag_b = power_a.sqrt(), power_b.sqrt()
+def _figures(a: torch.Tensor, b: torch.Tensor, difference_db: torch.Tensor, align: str, notes: list) -> dict:
+    """SNR and SI-SDR (time alignment only) and the log-spectral distance (from the difference), in dB."""
     figures: dict = {"snr_db": None, "si_sdr_db": None}
     if align == "time":
         figures = {"snr_db": metrics.snr_db(a, b), "si_sdr_db": metrics.si_sdr_db(a, b)}
@@ -249,8 +247,7 @@ def _figures(a: torch.Tensor, b: torch.Tensor, power_a: torch.Tensor, power_b: t
             "the spectral figures compare B's stretched spectrogram with A's.",
             zh="align=content 时采样点不再对齐：不给出 SNR 与 SI-SDR（null）；频谱指标比较的是伸缩后的 B 与 A 的频谱。",
         ))  # fmt: skip
-    figures["lsd_db"] = metrics.log_spectral_distance_db(mag_a, mag_b)
-    figures["spectral_convergence_db"] = metrics.spectral_convergence_db(mag_a, mag_b)
+    figures["lsd_db"] = metrics.log_spectral_distance_from_db(difference_db)
     return figures
 
 

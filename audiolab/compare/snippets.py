@@ -71,8 +71,6 @@ def compare_snippet(path_a: str, path_b: str, c: Comparison, *, frames_a: int = 
         "power_a, power_b = spectrogram(a), spectrogram(b)" + stretch,
         "log_a, log_b = power_a.clamp_min(1e-10).log10(), power_b.clamp_min(1e-10).log10()",
         "lsd_db = (10 * (log_a - log_b)).square().mean(dim=-2).sqrt().mean()",
-        "mag_a, mag_b = power_a.sqrt(), power_b.sqrt()",
-        "spectral_convergence_db = 20 * torch.log10(torch.linalg.vector_norm(mag_b - mag_a) / torch.linalg.vector_norm(mag_a))",  # noqa: E501
         "to_db = T.AmplitudeToDB(stype='power', top_db=None)",
         "difference_db = to_db(power_b) - to_db(power_a)  # (channel, freq, time); 0 where B equals A",
         "",
@@ -80,7 +78,6 @@ def compare_snippet(path_a: str, path_b: str, c: Comparison, *, frames_a: int = 
         "metrics = {",
         "    'loudness_a': loudness_a, 'loudness_b': loudness_b, 'loudness_difference_db': loudness_b - loudness_a,",
         "    'b_gain_db': gain_db, 'snr_db': value(snr_db), 'si_sdr_db': value(si_sdr_db), 'lsd_db': float(lsd_db),",
-        "    'spectral_convergence_db': float(spectral_convergence_db),",
         "}",
         "print(metrics)",
     ]

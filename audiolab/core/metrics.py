@@ -68,6 +68,12 @@ def log_spectral_distance_db(reference_mag: torch.Tensor, estimate_mag: torch.Te
     return float(px.sub_(py).mul_(10).square_().mean(dim=-2, dtype=torch.float64).sqrt_().mean())
 
 
+def log_spectral_distance_from_db(difference_db: torch.Tensor) -> float:
+    """:func:`log_spectral_distance_db` from a difference already in dB (``(..., freq, frames)``,
+    ``10 log10`` of powers floored at ``LSD_FLOOR``): ``mean_t sqrt(mean_f d^2)``."""
+    return float(difference_db.square().mean(dim=-2, dtype=torch.float64).sqrt_().mean())
+
+
 # --- loudness (ITU-R BS.1770) ------------------------------------------------------------------
 
 
