@@ -22,7 +22,7 @@ from gradio import processing_utils
 from gradio.context import LocalContext
 from PIL import Image
 
-from audiolab.core import cache
+from audiolab.core import cache, labels
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError, Note
 from components import storage
@@ -113,7 +113,10 @@ def _translated(call: Callable, name: str):
     """``call()``, with engine errors as ``gr.Error`` in the browser's language and anything unexpected
     logged (under the handler's ``name``) and hidden. The message is also kept for :func:`keep_notes`."""
     try:
-        with storage.removed_on_failure():  # a failed request leaves none of its result files behind
+        with (
+            storage.removed_on_failure(),  # a failed request leaves none of its result files behind
+            labels.use_language(request_language()),  # figures drawn in the browser's language
+        ):
             return call()
     except gr.Error as err:
         _remember_error(name, str(err.message))

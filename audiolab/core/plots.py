@@ -14,7 +14,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from audiolab.core import cache, limits, render
+from audiolab.core import cache, labels, limits, render
 
 MAX_COLUMNS = 1200  # time columns drawn in a heatmap
 DPI = 100
@@ -22,9 +22,23 @@ DPI = 100
 
 def figure_to_rgb(fig: Figure) -> np.ndarray:
     """Render a figure to an ``(height, width, 3)`` uint8 array."""
+    if labels.chinese():
+        _in_chinese(fig)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _in_chinese(fig: Figure) -> None:
+    """Translate the figure's titles and labels (:func:`labels.label`) and add a CJK fallback font."""
+    from matplotlib import font_manager
+    from matplotlib.text import Text
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    family = ["DejaVu Sans", *[f for f in labels.CJK_FONT_NAMES if f in installed]]
+    for text in fig.findobj(Text):
+        text.set_text(labels.label(text.get_text()))
+        text.set_fontfamily(family)
 
 
 def _channels(waveform: torch.Tensor) -> tuple[np.ndarray, str]:

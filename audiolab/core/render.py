@@ -12,14 +12,23 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from audiolab.core import labels
+
 WIDTH = 1000  # pixels of the whole image
 ROW_HEIGHT = 200  # pixels of one heatmap row
 LEFT, RIGHT, TOP, BOTTOM, GAP = 78, 92, 30, 44, 14
 BAR_WIDTH = 16
 
 
-@lru_cache(maxsize=4)
 def _font(size: int) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans, or a CJK font (which has Latin letters too) while figures are drawn in Chinese."""
+    return _font_file(size, labels.chinese() and labels.cjk_font_file() is not None)
+
+
+@lru_cache(maxsize=8)
+def _font_file(size: int, cjk: bool) -> ImageFont.FreeTypeFont:
+    if cjk:
+        return ImageFont.truetype(labels.cjk_font_file(), size, index=2)  # the .ttc's Simplified Chinese face
     import matplotlib
 
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
@@ -101,6 +110,8 @@ def heatmap(
 
     ``extent`` is ``(x0, x1, y0, y1)`` in axis units. Returns ``(height, width, 3)`` uint8.
     """
+    title, ylabel, xlabel, colorbar_label = (labels.label(s) for s in (title, ylabel, xlabel, colorbar_label))
+    row_labels = [labels.label(s) for s in row_labels] if row_labels else row_labels
     rows = maps.shape[0]
     height = TOP + rows * ROW_HEIGHT + (rows - 1) * GAP + BOTTOM
     img = Image.new("RGB", (WIDTH, height), "white")
@@ -151,6 +162,7 @@ def _envelope_pixels(signal: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def waveform(data: np.ndarray, sample_rate: int, *, title: str, row_labels: list[str]) -> np.ndarray:
     """Draw ``(channel, time)`` audio as one min/max envelope row per channel, time in s."""
+    title, row_labels, xlabel = labels.label(title), [labels.label(s) for s in row_labels], labels.label("Time (s)")
     rows = data.shape[0]
     row_height = 120
     height = TOP + rows * row_height + (rows - 1) * GAP + BOTTOM
@@ -170,6 +182,6 @@ def waveform(data: np.ndarray, sample_rate: int, *, title: str, row_labels: list
         _axis_y(draw, (x0, y0, x1, y1), -1.0, 1.0, small)
         _vertical_text(img, row_labels[r], 2, (y0 + y1) // 2, small)
     _axis_x(draw, (x0, TOP, x1, height - BOTTOM), 0.0, data.shape[-1] / sample_rate, small)
-    draw.text(((x0 + x1 - normal.getlength("Time (s)")) / 2, height - 20), "Time (s)", fill="black", font=normal)
+    draw.text(((x0 + x1 - normal.getlength(xlabel)) / 2, height - 20), xlabel, fill="black", font=normal)
     draw.text(((WIDTH - normal.getlength(title)) / 2, 7), title, fill="black", font=normal)
     return np.asarray(img)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from audiolab.core import limits, plots, render
+from audiolab.core import labels, limits, plots, render
 from audiolab.features.compute import FeatureResult, to_db
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2"]
@@ -102,6 +102,8 @@ def line_chart(
     xlabel: str = "Time (s)",
 ) -> np.ndarray:
     """One chart with a line per ``(label, values)`` (NaN breaks a line), legend in the title row."""
+    title, ylabel, xlabel = labels.label(title), labels.label(ylabel), labels.label(xlabel)
+    series = [(labels.label(name), values) for name, values in series]
     height = render.TOP + LINE_ROW_HEIGHT + render.BOTTOM + 16
     img = Image.new("RGB", (render.WIDTH, height), "white")
     draw = ImageDraw.Draw(img)

@@ -68,3 +68,65 @@ def test_loudness_axis_label_says_lkfs_and_fits_the_axis(monkeypatch):
     feature_figures.figure(ft.compute(x, 16_000, "loudness", {}))
     assert "LKFS" in seen["ylabel"] and "LUFS" not in seen["ylabel"] and "LKFS" in seen["title"]
     assert render._font(11).getlength(seen["ylabel"]) < feature_figures.LINE_ROW_HEIGHT
+
+
+def test_figure_words_follow_the_language_and_stay_english_by_default():
+    from audiolab.core import labels
+
+    assert labels.label("Time (s)") == "Time (s)"
+    with labels.use_language("zh-CN"):
+        assert labels.label("Time (s)") == "时间（秒）"
+        assert labels.label("Before: 1.00 s at 16000 Hz") == "处理前: 1.00 s at 16000 Hz"
+        assert labels.label("ch 0 amplitude") == "ch 0 幅度"
+    assert labels.label("Frequency (Hz)") == "Frequency (Hz)"
+
+
+def test_chinese_figures_draw_real_glyphs_and_translated_titles():
+    from audiolab.core import labels
+
+    maps = np.zeros((1, 8, 8), dtype=np.float32)
+    kwargs = {"extent": (0.0, 1.0, 0.0, 8000.0), "title": "Spectrogram", "ylabel": "Frequency (Hz)",
+              "colorbar_label": "Power (dB)", "vmin": -1.0, "vmax": 1.0}  # fmt: skip
+    english = render.heatmap(maps, **kwargs)
+    with labels.use_language("zh"):
+        chinese = render.heatmap(maps, **kwargs)
+        font = render._font(13)
+        glyphs = [np.asarray(font.getmask(ch)) for ch in "时间"]
+    assert labels.cjk_font_file() is not None  # fonts-noto-cjk (packages.txt)
+    assert english.shape == chinese.shape and not np.array_equal(english[:26], chinese[:26])  # the title row
+    assert glyphs[0].shape != glyphs[1].shape or not np.array_equal(glyphs[0], glyphs[1])  # not two tofu boxes
+
+
+def test_matplotlib_figures_are_translated_with_a_cjk_font():
+    from matplotlib.figure import Figure
+
+    from audiolab.core import labels
+
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Accuracy")
+    with labels.use_language("zh-CN"):
+        plots.figure_to_rgb(fig)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("轮次", "准确率")
+    assert "Noto Sans CJK SC" in ax.xaxis.label.get_fontfamily()
+
+
+def test_a_handler_draws_in_the_browsers_language():
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from audiolab.core import labels
+    from components.common import user_errors
+
+    @user_errors
+    def handler():
+        return labels.label("Time (s)")
+
+    LocalContext.request.set(SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"}, session_hash="s"))
+    try:
+        assert handler() == "时间（秒）"
+    finally:
+        LocalContext.request.set(None)
+    assert handler() == "Time (s)"
