@@ -11,6 +11,7 @@ import math
 
 import gradio as gr
 
+from audiolab.core.errors import Note
 from audiolab.features import librosa_bridge
 from components.i18n import register, t, text
 
@@ -53,6 +54,18 @@ register(
 )
 
 
+CONVENTIONS_ZH = {  # the table's first column in Chinese (the other two are code)
+    "centre padding": "居中填充", "pad_mode": "填充方式 pad_mode", "window": "窗函数",
+    "frames": "帧数", "normalized": "归一化", "magnitude vs power": "幅度还是功率", "mel scale": "梅尔刻度",
+    "filter norm": "滤波器归一化", "f_max": "f_max", "dB": "dB", "log of the mels": "梅尔能量取对数",
+    "DCT": "DCT", "silent frames": "静音帧", "deltas": "差分", "delta-deltas": "二阶差分", "algorithm": "算法",
+}  # fmt: skip
+
+
+def _name(convention: str, language: str) -> str:
+    return CONVENTIONS_ZH.get(convention, convention) if language.lower().startswith("zh") else convention
+
+
 def _cell(value: str) -> str:
     """A Markdown table cell: HTML escaped, pipes kept inside the cell."""
     return html.escape(value).replace("|", "\\|")
@@ -69,12 +82,12 @@ def comparison_markdown(stats: dict, language: str) -> str:
         "",
         text("lib_matched" if stats["comparable"] else "lib_not_matched", language),
         "",
-        *(f"- {_cell(note)}" for note in stats["notes"]),
+        *(f"- {_cell(note.text(language) if isinstance(note, Note) else note)}" for note in stats["notes"]),
         "",
         f"| {text('lib_convention', language)} | {text('lib_torchaudio', language)} | "
         f"{text('lib_librosa', language)} |",
         "|---|---|---|",
-        *(f"| {_cell(a)} | `{_cell(b)}` | `{_cell(c)}` |" for a, b, c in stats["conventions"]),
+        *(f"| {_cell(_name(a, language))} | `{_cell(b)}` | `{_cell(c)}` |" for a, b, c in stats["conventions"]),
     ]
     return "\n".join(lines)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from audiolab.core import plots
-from audiolab.core.errors import AudioLabError
+from audiolab.core.errors import AudioLabError, Note
 from audiolab.features.compute import FeatureResult
 
 SUPPORTED = ("spectrogram", "mel_spectrogram", "mfcc", "spectral_centroid", "deltas", "pitch_detect", "pitch_nccf")
@@ -233,8 +233,11 @@ def _compare_pitch(result: FeatureResult) -> tuple[np.ndarray, np.ndarray, list[
         yin = yin_f0(channel, rate, fmin, fmax, hop)
         out.append(np.interp(times, np.arange(len(yin)) * hop / rate, yin))
     ours = np.where(f0 > 0, f0, np.nan)
-    medians = [f"channel {c}: torchaudio median {np.nanmedian(a):.1f} Hz, librosa YIN median {np.nanmedian(b):.1f} Hz"
-               for c, (a, b) in enumerate(zip(ours, out, strict=True))]  # fmt: skip
+    medians = []
+    for c, (a, b) in enumerate(zip(ours, out, strict=True)):
+        ta, yin = np.nanmedian(a), np.nanmedian(b)
+        medians.append(Note(f"channel {c}: torchaudio median {ta:.1f} Hz, librosa YIN median {yin:.1f} Hz",
+                            zh=f"声道 {c}：torchaudio 中位数 {ta:.1f} Hz，YIN 中位数 {yin:.1f} Hz"))  # fmt: skip
     return ours.astype(np.float32), np.asarray(out, dtype=np.float32), medians
 
 

@@ -112,3 +112,17 @@ def test_librosa_is_imported_only_when_a_comparison_is_asked_for():
     code = "import sys, app; print('librosa' in sys.modules, 'numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=240)
     assert out.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_the_panel_text_follows_the_page_language(x):
+    from components.librosa_panel import comparison_markdown
+
+    mel = lb.compare(ft.compute(x, SR, "mel_spectrogram", {"db": False})).stats()
+    zh, en = comparison_markdown(mel, "zh-CN"), comparison_markdown(mel, "en")
+    assert "最大绝对差" in zh and "| 居中填充 |" in zh and "| 梅尔刻度 |" in zh and "centre padding" not in zh
+    assert f"{mel['max_abs_difference']:.3g}" in zh and "| centre padding |" in en
+    tone = torch.cat([signals.sine(220, SR, 1.0), signals.sine(220, SR, 1.0)])
+    pitch = lb.compare(ft.compute(tone, SR, "pitch_detect", {})).stats()
+    pitch_zh = comparison_markdown(pitch, "zh")
+    assert "声道 0：torchaudio 中位数" in pitch_zh and "| 算法 |" in pitch_zh
+    assert "channel 0: torchaudio median" in comparison_markdown(pitch, "en")
