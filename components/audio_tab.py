@@ -165,8 +165,9 @@ def build(shared: dict) -> None:
                 url_btn = gr.Button(t("url_button"), scale=1)
             gr.Markdown(t("slice_help"))
             with gr.Row():
-                frame_offset = gr.Number(0, label=t("frame_offset"), precision=0, minimum=0, elem_id="frame-offset")
-                num_frames = gr.Number(-1, label=t("num_frames"), precision=0, minimum=-1, elem_id="num-frames")
+                # no minimum here: the engine's check names the field ("num_frames=-7 is out of range ...")
+                frame_offset = gr.Number(0, label=t("frame_offset"), precision=0, elem_id="frame-offset")
+                num_frames = gr.Number(-1, label=t("num_frames"), precision=0, elem_id="num-frames")
             with gr.Row():
                 resample_to = gr.Dropdown(
                     [ORIGINAL, *[str(r) for r in limits.RESAMPLE_TARGETS]], value=ORIGINAL, label=t("resample_to")

@@ -153,16 +153,17 @@ def _controls() -> list:
     with gr.Row():
         lo, hi = min(limits.GL_N_FFT_CHOICES), max(limits.GL_N_FFT_CHOICES)  # a Number: an integer in the API
         n_fft = gr.Number(1024, label=t("gl_n_fft"), precision=0, minimum=lo, maximum=hi, elem_id="gl-n-fft")
-        win = gr.Number(1024, label=t("gl_win_length"), precision=0, minimum=limits.GL_MIN_WIN_LENGTH)
-        hop = gr.Number(256, label=t("gl_hop_length"), precision=0, minimum=1)
+        # no minimum/maximum on these: the engine's checks name the field ("hop_length=0 is out of range ...")
+        win = gr.Number(1024, label=t("gl_win_length"), precision=0)
+        hop = gr.Number(256, label=t("gl_hop_length"), precision=0)
     power = gr.Slider(*limits.GL_POWER_RANGE, value=2.0, step=0.1, label=t("gl_power"))
     with gr.Row():
         n_iter = gr.Slider(*limits.GL_N_ITER_RANGE, value=32, step=1, label=t("gl_n_iter"), elem_id="gl-n-iter")
         momentum = gr.Slider(*limits.GL_MOMENTUM_RANGE, value=0.99, step=0.01, label=t("gl_momentum"))
     with gr.Row():
         rand_init = gr.Checkbox(True, label=t("gl_rand_init"))
-        seed = gr.Number(0, label=t("gl_seed"), precision=0, minimum=0, maximum=limits.GL_SEED_RANGE[1])
-        length = gr.Number(0, label=t("gl_length"), precision=0, minimum=0)
+        seed = gr.Number(0, label=t("gl_seed"), precision=0)
+        length = gr.Number(0, label=t("gl_length"), precision=0)
     n_mels = gr.Slider(*limits.GL_N_MELS_RANGE, value=80, step=1, label=t("gl_n_mels"), visible=False)
     n_fft.change(lambda n: (n, int(n) // 4) if n else (gr.skip(), gr.skip()), n_fft, [win, hop], api_name=False)
     source.change(lambda s: gr.Slider(visible=s == "mel"), source, n_mels, api_name=False)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import torch
 
 from audiolab.batch import recipes
 from audiolab.core import cache, limits
@@ -42,6 +43,7 @@ from components.common import (
     notes_markdown,
     output_file,
     per_language,
+    request_language,
     require_audio,
     table,
     user_errors,
@@ -337,7 +339,12 @@ def list_models() -> list[dict]:
 
 def cache_status():
     """The model cache panel (hidden from MCP): ``cache.CACHE.snapshot()`` rows and a usage line per device."""
-    usage = cache.CACHE.usage()
+    # no CUDA line on a machine without CUDA
+    usage = {d: u for d, u in cache.CACHE.usage().items() if u["entries"] or d == "cpu" or torch.cuda.is_available()}
+    if request_language().lower().startswith("zh"):
+        line = "；".join(f"{d}：{u['entries']} 项，{u['megabytes']:.1f} / {u['budget_megabytes']:.0f} MB"
+                        for d, u in usage.items())  # fmt: skip
+        return cache.CACHE.snapshot(), f"新条目所用设备：**{cache.default_device()}**。{line}。"
     line = "; ".join(f"{d}: {u['entries']} entries, {u['megabytes']:.1f} of {u['budget_megabytes']:.0f} MB"
                      for d, u in usage.items())  # fmt: skip
     return cache.CACHE.snapshot(), f"Device for new entries: **{cache.default_device()}**. {line}."
@@ -481,4 +488,5 @@ def _wire(c: dict, shared: dict) -> None:
     hidden.click(list_models, None, models_json, api_name="list_models")
     c["cache_btn"].click(cache_status, None, [c["cache_rows"], c["cache_md"]], api_name="cache_status",
                          api_visibility="undocumented")  # fmt: skip
+    per_language([c["cache_rows"], c["cache_md"]], lambda _: cache_status())  # filled at page load, not empty
     follow_audio(shared, c["audio_in"])

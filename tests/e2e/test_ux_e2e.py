@@ -117,3 +117,11 @@ def test_the_preset_box_empties_when_the_chain_is_no_longer_that_preset(page):
     expect(page.locator("#aug-chain textarea")).not_to_have_value("[]")
     page.get_by_role("button", name="Remove last step").click()
     expect(preset).to_have_value("")
+
+
+def test_a_bad_number_is_named_in_the_notes_area(page, tmp_path):
+    path = signals.write(tmp_path / "tone.wav", signals.sine(440, 16_000, 1.0), 16_000)
+    _upload(page, "audio-input", path)
+    page.locator("#num-frames input").fill("-7")
+    page.locator("#audio-run").click()
+    expect(page.locator("#audio-notes")).to_contain_text("num_frames=-7 is out of range", timeout=60_000)

@@ -78,3 +78,16 @@ def test_user_text_in_notes_is_not_markup():
     )
     assert notes_markdown(["a", "b_c"]) == "- a\n- b\\_c"
     assert notes_markdown([]).startswith("No notes")
+
+
+def test_the_cache_panel_shows_no_cuda_line_without_cuda(monkeypatch, browser_request):
+    import torch
+
+    from components import wav2vec2_tab
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _, line = wav2vec2_tab.cache_status()
+    assert "cpu:" in line and "cuda" not in line
+    browser_request("zh-CN")
+    _, line = wav2vec2_tab.cache_status()
+    assert line.startswith("新条目所用设备") and "cuda" not in line
