@@ -11,12 +11,13 @@ from pathlib import Path
 
 import torch
 
-from bench import bench_audio, bench_augment, bench_features, bench_griffinlim, bench_wav2vec2
+from bench import bench_audio, bench_augment, bench_compare, bench_features, bench_griffinlim, bench_wav2vec2
 from bench.common import RESULTS, Row, inputs, machine, table
 
 BENCHES = {
     "audio": bench_audio,
     "augment": bench_augment,
+    "compare": bench_compare,
     "features": bench_features,
     "griffinlim": bench_griffinlim,
     "wav2vec2": bench_wav2vec2,
