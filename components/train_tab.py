@@ -50,7 +50,7 @@ from components.common import (
 )
 from components.i18n import register, t, text
 from components.notebooks import notebook_button
-from components.wav2vec2_tab import layer_slider
+from components.wav2vec2_tab import layer_slider, model_options
 
 register(
     {
@@ -448,7 +448,7 @@ def _model_column() -> dict:
     n_mfcc = gr.Slider(*limits.TRAIN_N_MFCC_RANGE, value=train.DEFAULT_N_MFCC, step=1, label=t("train_n_mfcc"),
                        elem_id="train-n-mfcc")  # fmt: skip
     with gr.Group(visible=False) as w2v_group:
-        model = gr.Dropdown([(c.label, c.name) for c in w2v_models.model_choices()],
+        model = gr.Dropdown(model_options(),
                             value=limits.TRAIN_W2V_DEFAULT_MODEL, label=t("train_w2v_model"), allow_custom_value=True,
                             elem_id="train-model")  # fmt: skip
         layer = gr.Slider(1, limits.W2V_MAX_LAYERS, value=limits.TRAIN_W2V_DEFAULT_LAYER, step=1,
@@ -471,6 +471,7 @@ def _model_column() -> dict:
     backbone.change(lambda b: (gr.Group(visible=b == "wav2vec2"), gr.Slider(visible=b == "mfcc")), backbone,
                     [w2v_group, n_mfcc], api_name=False)  # fmt: skip
     model.change(layer_slider, [model, layer], layer, api_name=False)
+    per_language([model], lambda lang: gr.update(choices=model_options(lang)))
     return locals()
 
 

@@ -48,7 +48,7 @@ from components.common import (
     table,
     user_errors,
 )
-from components.i18n import register, t
+from components.i18n import register, t, text
 from components.notebooks import notebook_button
 
 log = logging.getLogger("audiolab.ui")
@@ -94,6 +94,8 @@ register(
         "w2v_notes": ("Notes", "说明"),
         "w2v_cache": ("Model cache (shared by all users)", "模型缓存（所有用户共享）"),
         "w2v_cache_refresh": ("Refresh cache status", "刷新缓存状态"),
+        "w2v_cached": ("✓ cached, works offline", "✓ 已缓存，可离线使用"),
+        "w2v_download": ("↓ downloads on first use", "↓ 首次使用时下载"),
     }
 )
 
@@ -350,8 +352,14 @@ def cache_status():
     return cache.CACHE.snapshot(), f"Device for new entries: **{cache.default_device()}**. {line}."
 
 
+def model_options(language: str = "en") -> list[tuple[str, str]]:
+    """``(label, name)`` of every model, each label saying whether it works offline (weights cached)."""
+    marks = {True: text("w2v_cached", language), False: text("w2v_download", language), None: ""}
+    return [(f"{c.label} {marks[w2v_models.cached(c.name)]}".rstrip(), c.name) for c in w2v_models.model_choices()]
+
+
 def _refresh_models(current: str):
-    choices = [(c.label, c.name) for c in w2v_models.model_choices()]
+    choices = model_options(request_language())
     value = current if current in [n for _, n in choices] else limits.W2V_DEFAULT_MODEL
     return gr.update(choices=choices, value=value)
 
@@ -407,7 +415,7 @@ def build(shared: dict) -> None:
         with gr.Column(scale=2):
             audio_in = audio_input(t("w2v_input"), "wav2vec2-input")
             with gr.Row():
-                model = gr.Dropdown([(c.label, c.name) for c in w2v_models.model_choices()],
+                model = gr.Dropdown(model_options(),
                                     value=limits.W2V_DEFAULT_MODEL, label=t("w2v_model"), allow_custom_value=True,
                                     scale=4, elem_id="wav2vec2-model")  # fmt: skip
                 refresh = gr.Button(t("w2v_refresh"), scale=1, size="sm", elem_id="wav2vec2-refresh")
@@ -488,5 +496,6 @@ def _wire(c: dict, shared: dict) -> None:
     hidden.click(list_models, None, models_json, api_name="list_models")
     c["cache_btn"].click(cache_status, None, [c["cache_rows"], c["cache_md"]], api_name="cache_status",
                          api_visibility="undocumented")  # fmt: skip
+    per_language([c["model"]], lambda lang: gr.update(choices=model_options(lang)))
     per_language([c["cache_rows"], c["cache_md"]], lambda _: cache_status())  # filled at page load, not empty
     follow_audio(shared, c["audio_in"])

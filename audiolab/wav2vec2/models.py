@@ -122,6 +122,16 @@ def hub_models() -> list[str]:
     return list(dict.fromkeys([*limits.W2V_HUB_MODELS, *extra]))
 
 
+def cached(name: str) -> bool | None:
+    """Whether model ``name`` loads without the network: a torchaudio bundle whose weights are in the
+    torch hub cache, or a local folder; ``None`` for Hugging Face models (not known until loaded)."""
+    if name.startswith(LOCAL_PREFIX):
+        return True
+    if name.startswith(HF_PREFIX):
+        return None
+    return bundle_checkpoint(getattr(torchaudio.pipelines, name)).is_file()
+
+
 def model_choices() -> list[ModelChoice]:
     """Every model the app can try to load, default first."""
     choices = [ModelChoice(n, f"{n} (torchaudio, CTC)", "torchaudio", True) for n in limits.W2V_ASR_BUNDLES]

@@ -91,3 +91,26 @@ def test_the_cache_panel_shows_no_cuda_line_without_cuda(monkeypatch, browser_re
     browser_request("zh-CN")
     _, line = wav2vec2_tab.cache_status()
     assert line.startswith("新条目所用设备") and "cuda" not in line
+
+
+def test_the_model_list_says_which_models_work_offline(tmp_path, monkeypatch):
+    import torch
+    import torchaudio
+
+    from audiolab.wav2vec2 import models as w2v_models
+    from components import wav2vec2_tab
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv(w2v_models.ENV_MODEL_DIR, str(tmp_path / "models"))
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    (tmp_path / "models" / "mine" / "config.json").write_text("{}")
+    weights = w2v_models.bundle_checkpoint(torchaudio.pipelines.WAV2VEC2_ASR_BASE_960H)
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"0")
+    labels = dict((name, label) for label, name in wav2vec2_tab.model_options())
+    assert labels["WAV2VEC2_ASR_BASE_960H"].endswith("✓ cached, works offline")
+    assert labels["WAV2VEC2_BASE"].endswith("↓ downloads on first use")
+    assert labels["local:mine"].endswith("✓ cached, works offline")
+    assert not labels["hf:facebook/wav2vec2-base-960h"].endswith(("offline", "use"))  # not known before loading
+    zh = dict((name, label) for label, name in wav2vec2_tab.model_options("zh-CN"))
+    assert zh["WAV2VEC2_BASE"].endswith("首次使用时下载")
