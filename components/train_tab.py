@@ -517,7 +517,7 @@ def build(shared: dict) -> None:
         with gr.Column(scale=2):
             gr.Markdown(t("train_step_data"))
             data = _data_column()
-        with gr.Column(scale=2):
+        with gr.Column(scale=3, min_width=360):  # two sliders side by side need the room
             gr.Markdown(t("train_step_model"))
             model = _model_column()
         with gr.Column(scale=3):
