@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from audiolab.core import cache, limits
-from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, wav2vec2_tab
+from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, warmup, wav2vec2_tab
 from components import mcp as mcp_tools
 from components.batch_tab import build as build_batch_tab
 from components.i18n import build_i18n, t
@@ -71,6 +71,11 @@ def launch_kwargs() -> dict:
 demo = build_demo()
 
 
+def after_launch() -> None:
+    """Once the server is up: warm in the background what every first request needs."""
+    warmup.start()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags."""
     parser = argparse.ArgumentParser(description="TorchAudio Lab web app")
@@ -88,7 +93,11 @@ def main(argv: list[str] | None = None) -> None:
     device = cache.set_default_device(args.device)
     wav2vec2_tab.on_start()
     logging.getLogger("audiolab").info("TorchAudio Lab on %s", device)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+    demo.launch(
+        server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True, **launch_kwargs()
+    )
+    after_launch()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

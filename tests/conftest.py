@@ -45,6 +45,7 @@ def app_url():
     import app
 
     _, url, _ = app.demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+    app.after_launch()
     yield url
     app.demo.close()
 

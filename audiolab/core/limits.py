@@ -211,13 +211,13 @@ FEAT_CMN_WINDOW_RANGE = (1, 100_000)  # frames
 FEAT_PITCH_FRAME_TIME_RANGE = (0.005, 0.1)  # s, detect_pitch_frequency frame
 FEAT_MEDIAN_WIN_RANGE = (3, 101)  # frames, detect_pitch_frequency median smoothing
 FEAT_FREQ_LOW_RANGE = (40, 2000)  # Hz, detect_pitch_frequency (lags = sample_rate / freq_low)
-FEAT_PITCH_MAX_WORK = 3_000_000_000  # lags x channel x samples of detect_pitch_frequency (~0.5 s on 2 cores, chunked)
+FEAT_PITCH_MAX_WORK = 3_000_000_000  # lags x channel x samples of detect_pitch_frequency (torchaudio's loop; ours by FFT: ~1 s)
 FEAT_F0_RANGE = (30.0, 2000.0)  # Hz, NCCF pitch tracker
 FEAT_NCCF_FRAME_MS_RANGE = (10.0, 100.0)  # analysis window
 FEAT_NCCF_SHIFT_MS_RANGE = (1.0, 50.0)  # frame shift
 FEAT_NCCF_CHUNK_VALUES = 1_000_000  # batch x frames x FFT size correlated at once (bounded memory)
 FEAT_MIN_LOUDNESS_S = 0.4  # ITU-R BS.1770 gating blocks are 400 ms long
-FEAT_PITCH_CHUNK_VALUES = 1_000_000  # samples x channels per detect_pitch_frequency NCCF chunk (2M+: heap grows to GBs)
+FEAT_PITCH_CHUNK_VALUES = 262_144  # channels x frames x FFT size per detect_pitch_frequency block (float64: a few MB)
 
 
 # --- Augment -------------------------------------------------------------------------------
@@ -258,6 +258,18 @@ AUG_GAIN_RANGE_DB = (-60.0, 24.0)
 AUG_FADE_RANGE_S = (0.0, 30.0)
 AUG_FADE_SHAPES = ("linear", "exponential", "logarithmic", "quarter_sine", "half_sine")
 AUG_PREEMPHASIS_RANGE = (0.0, 1.0)
+
+
+# --- Timeline (audiolab.timeline: the interactive view in every tab) -----------------------------
+TIMELINE_PEAK_BUCKETS = 16_384  # min/max pairs per channel in a view's overview waveform
+TIMELINE_OVERVIEW_COLS = (480, 2048)  # spectrogram columns of a view's overview: 16 per second, within these
+TIMELINE_OVERVIEW_ROWS = 256  # frequency rows of the overview (bins max-pooled in groups)
+TIMELINE_TILE_COLS = (16, 2048)  # columns of a zoom tile (the browser asks for its width in pixels)
+TIMELINE_TILE_ROWS = 512  # frequency rows of a zoom tile
+TIMELINE_DB_RANGE = 120.0  # dB from a spectrogram's ceiling (its loudest bin) down to its floor
+TIMELINE_FRAME_BLOCK = 2**22  # samples of STFT frames gathered at once (bounded memory on long clips)
+TIMELINE_STORE_BYTES = 256 * 1024**2  # decoded audio of recent views kept for zoom tiles and overlays
+TIMELINE_STORE_VIEWS = 64  # views kept at most (the oldest expire first)
 
 
 # --- Compare -------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ with duration.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from audiolab.core import cache, labels, limits, render
 
@@ -20,8 +20,21 @@ MAX_COLUMNS = 1200  # time columns drawn in a heatmap
 DPI = 100
 
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def new_figure(**kwargs) -> Figure:
+    """A matplotlib ``Figure`` (object API, no pyplot); matplotlib is imported on first use, not at start-up."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def figure_to_rgb(fig: Figure) -> np.ndarray:
     """Render a figure to an ``(height, width, 3)`` uint8 array."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     if labels.chinese():
         _in_chinese(fig)
     canvas = FigureCanvasAgg(fig)
