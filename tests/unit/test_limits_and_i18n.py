@@ -41,7 +41,8 @@ def test_every_ui_string_has_english_and_chinese():
     assert len(table) > 20
     for key, (en, zh) in table.items():
         assert en.strip() and zh.strip(), key
-        if cjk.search(en) is None and re.search(r"[A-Za-z]{4,}", en) and key != "tab_wav2vec2":
+        proper_name = en == zh and en in {"wav2vec2", "torchaudio", "librosa"}  # names are not translated
+        if cjk.search(en) is None and re.search(r"[A-Za-z]{4,}", en) and not proper_name:
             assert cjk.search(zh), f"{key}: Chinese text has no Chinese characters: {zh!r}"
 
 
