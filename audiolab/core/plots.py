@@ -168,19 +168,30 @@ def spectrogram_image(waveform: torch.Tensor, sample_rate: int, title: str = "Sp
     )  # fmt: skip
 
 
+def _finite_range(arrays, low: float, high: float) -> tuple[float, float]:
+    """Smallest and largest finite value over ``arrays`` (``low``/``high`` where none is finite)."""
+    lo, hi = np.inf, -np.inf
+    for a in arrays:
+        lo, hi = (
+            min(lo, float(np.nanmin(a, initial=np.inf, where=np.isfinite(a)))),
+            max(hi, float(np.nanmax(a, initial=-np.inf, where=np.isfinite(a)))),
+        )
+    return (lo if np.isfinite(lo) else low), (hi if np.isfinite(hi) else high)
+
+
 def spectrogram_pair(clips: list[tuple[torch.Tensor, int]], titles: list[str]) -> list[np.ndarray]:
     """Spectrograms of clips ``(waveform, sample_rate)`` to compare: one time axis (the longest clip's,
     shorter ones padded with the floor colour) and one colour scale (dB) for all."""
     views = [_spectrogram_view(x, rate) for x, rate in clips]
     seconds = max(x.shape[-1] / rate for x, rate in clips)
-    finite = [v[np.isfinite(v)] for v, _ in views]
-    vmin = min((float(f.min()) for f in finite if f.size), default=-80.0)
-    vmax = max((float(f.max()) for f in finite if f.size), default=0.0)
+    vmin, vmax = _finite_range((v for v, _ in views), -80.0, 0.0)  # one view at a time: no copies of all
     images = []
     for (spec, note), (x, rate), title in zip(views, clips, titles, strict=True):
         columns = max(spec.shape[-1], round(spec.shape[-1] * seconds * rate / x.shape[-1]))
-        padded = np.full((*spec.shape[:-1], columns), vmin, dtype=np.float32)
-        padded[..., : spec.shape[-1]] = spec
+        padded = spec
+        if columns > spec.shape[-1]:
+            padded = np.full((*spec.shape[:-1], columns), vmin, dtype=np.float32)
+            padded[..., : spec.shape[-1]] = spec
         images.append(heatmap_image(
             padded, extent=(0.0, seconds, 0.0, rate / 2), title=title + note, ylabel="Frequency (Hz)",
             colorbar_label="Power (dB)", vmin=vmin, vmax=vmax,
