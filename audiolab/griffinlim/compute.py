@@ -18,7 +18,6 @@ import numpy as np
 import torch
 import torchaudio.functional as F
 import torchaudio.transforms as T
-from matplotlib.figure import Figure
 
 from audiolab.core import cache, limits, plots
 from audiolab.core import io as aio
@@ -484,7 +483,7 @@ def _judge(x: torch.Tensor, x_mag: torch.Tensor, target_mag: torch.Tensor, y, tr
 
 def convergence_image(convergence_db: list[float], *, title: str = "Griffin-Lim convergence") -> np.ndarray:
     """Spectral convergence (dB) against iterations done, as an RGB image."""
-    fig = Figure(figsize=(10, 3.4), dpi=plots.DPI)
+    fig = plots.new_figure(figsize=(10, 3.4), dpi=plots.DPI)
     ax = fig.add_subplot()
     marker = "o" if len(convergence_db) <= 65 else None
     ax.plot(range(len(convergence_db)), convergence_db, marker=marker, markersize=3, color="tab:blue")
