@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 
 import numpy as np
@@ -206,8 +207,11 @@ def test_two_inputs_with_one_output_name_do_not_overwrite_each_other(tmp_path):
     assert records["x.flac"]["status"] == "ok" and "is the output of x.flac" in records["x.wav"]["message"]
 
 
-@pytest.mark.skipif(engine._context().get_start_method() != "fork", reason="the patched task reaches forked workers")
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="the patch reaches forked workers")
 def test_a_file_that_kills_its_worker_is_recorded_and_the_others_still_run(clips, tmp_path, monkeypatch):
+    # Forked workers see the patched task; earlier tests may have left threads that would make the
+    # engine choose spawn, so the start method is fixed here.
+    monkeypatch.setattr(engine, "_context", lambda: multiprocessing.get_context("fork"))
     folder, waves = clips
     signals.write(folder / "killer.wav", signals.sine(), 16_000)
     compute = tasks.COMPUTE["feature"]
