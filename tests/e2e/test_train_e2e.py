@@ -37,6 +37,8 @@ def test_training_on_the_builtin_set_then_classifying_new_clips(page):
     page.locator("#train-examples").get_by_text(
         "tone_8k.wav"
     ).click()  # one of our examples (440 then 660 Hz): a tone, not noise
+    # the example reaches the player asynchronously: classify once it is there, not the clip before
+    expect(page.locator("#train-try-audio a").first).to_have_attribute("href", re.compile(r"tone_8k\.wav$"))
     page.locator("#train-classify").click()
     expect(page.locator("#train-notes")).to_contain_text("Clip: 2.00 s at 8000 Hz", timeout=30_000)
     expect(page.locator("#train-probs h2")).not_to_have_text("noise", timeout=30_000)
