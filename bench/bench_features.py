@@ -1,11 +1,13 @@
 """Features tab: the engine and the ``features`` endpoint vs the raw torchaudio calls.
 
 Run alone: ``python -m bench.bench_features`` (engine only; the ``python -m bench`` runner
-passes a client for the endpoint rows).
+passes a client for the endpoint rows), or ``python -m bench.bench_features pitch`` for the
+pitch rows only (ours vs ``F.detect_pitch_frequency``, measured in the same run).
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import torchaudio
 import torchaudio.functional as F
 import torchaudio.transforms as T
 
+from audiolab.core import limits
 from audiolab.features import compute as ft
 from bench.common import Row, inputs, measure, table
 
@@ -64,11 +67,39 @@ def engine_rows(clips) -> list[Row]:
     return rows
 
 
+def pitch_rows(clips) -> list[Row]:
+    """Our ``detect_pitch_frequency`` (``pitch_detect``) vs ``F.detect_pitch_frequency`` with the
+    same params, measured in the same run; the note says how many output frames are equal and
+    the median f0 of each channel. (``pitch_nccf`` shares none of its work: its engine row.)"""
+    rows = []
+    for name, (_, x, rate) in clips.items():
+        if name.startswith("10min"):
+            continue
+        p = ft.check_request("pitch_detect", {}, sample_rate=rate, channels=x.shape[0], frames=x.shape[-1])
+        kw = {"frame_time": p["frame_time"], "win_length": p["median_win"], "freq_low": p["freq_low"],
+              "freq_high": p["freq_high"]}  # fmt: skip
+        chunk = limits.FEAT_PITCH_CHUNK_VALUES
+
+        def ours_call(x=x, r=rate, kw=kw, chunk=chunk):
+            return ft.detect_pitch_frequency(x, r, **kw, chunk_values=chunk)
+
+        ours, mb = measure(ours_call, repeat=7)  # ours first: torchaudio's heap stays grown after it
+        theirs, _ = measure(lambda x=x, r=rate, kw=kw: F.detect_pitch_frequency(x, r, **kw), repeat=5)
+        a, b = ours_call(), F.detect_pitch_frequency(x, rate, **kw)
+        pairs = zip(a.median(-1).values, b.median(-1).values, strict=True)
+        medians = ", ".join(f"{float(u):.2f}/{float(v):.2f}" for u, v in pairs)
+        note = f"frames equal {float((a == b).float().mean()):.2%}, median f0 ours/torchaudio {medians} Hz"
+        ref = {"F.detect_pitch_frequency": theirs}
+        rows.append(Row("features", f"detect_pitch_frequency, all lags at once (pitch_detect), {name}", ours, mb, ref,
+                        note))  # fmt: skip
+    return rows
+
+
 def run(client, clips) -> list[Row]:
     """Engine rows plus the ``/features`` endpoint (decode, compute, figure, files, code) per feature."""
     from gradio_client import handle_file
 
-    rows = engine_rows(clips)
+    rows = engine_rows(clips) + pitch_rows(clips)
     path, x, rate = clips["30s mono 16k"]
     for feature in ("mel_spectrogram", "mfcc", "pitch_nccf"):
         raw = raw_call(feature, x, rate) or (lambda: None)
@@ -85,5 +116,6 @@ def run(client, clips) -> list[Row]:
 
 if __name__ == "__main__":
     torch.set_num_threads(2)
+    rows = pitch_rows if sys.argv[1:] == ["pitch"] else (lambda clips: engine_rows(clips) + pitch_rows(clips))
     with tempfile.TemporaryDirectory() as tmp:
-        print(table(engine_rows(inputs(Path(tmp)))))
+        print(table(rows(inputs(Path(tmp)))))

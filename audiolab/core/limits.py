@@ -211,13 +211,13 @@ FEAT_CMN_WINDOW_RANGE = (1, 100_000)  # frames
 FEAT_PITCH_FRAME_TIME_RANGE = (0.005, 0.1)  # s, detect_pitch_frequency frame
 FEAT_MEDIAN_WIN_RANGE = (3, 101)  # frames, detect_pitch_frequency median smoothing
 FEAT_FREQ_LOW_RANGE = (40, 2000)  # Hz, detect_pitch_frequency (lags = sample_rate / freq_low)
-FEAT_PITCH_MAX_WORK = 3_000_000_000  # lags x channel x samples of detect_pitch_frequency (ours by FFT)
+FEAT_PITCH_MAX_WORK = 3_000_000_000  # lags x channel x samples of detect_pitch_frequency (torchaudio loops over lags)
 FEAT_F0_RANGE = (30.0, 2000.0)  # Hz, NCCF pitch tracker
 FEAT_NCCF_FRAME_MS_RANGE = (10.0, 100.0)  # analysis window
 FEAT_NCCF_SHIFT_MS_RANGE = (1.0, 50.0)  # frame shift
 FEAT_NCCF_CHUNK_VALUES = 1_000_000  # batch x frames x FFT size correlated at once (bounded memory)
 FEAT_MIN_LOUDNESS_S = 0.4  # ITU-R BS.1770 gating blocks are 400 ms long
-FEAT_PITCH_CHUNK_VALUES = 262_144  # channels x frames x FFT size per detect_pitch_frequency block (float64: a few MB)
+FEAT_PITCH_CHUNK_VALUES = 262_144  # channels x frames x (frame + lags) samples per detect_pitch_frequency block
 
 
 # --- Augment -------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
-"""NCCF pitch tracker against known f0 and librosa.pyin; vectorized CMN speed."""
+"""NCCF pitch tracker against known f0 and librosa.pyin; detect_pitch_frequency against torchaudio."""
 
 from __future__ import annotations
 
 import math
-import time
 
 import librosa
 import numpy as np
@@ -13,6 +12,7 @@ import torch
 import torchaudio.functional as F
 
 from audiolab.features import compute as ft
+from tests import signals
 
 SR = 16_000
 
@@ -115,22 +115,6 @@ def test_nccf_pitch_in_chunks_equals_one_pass():
     torch.testing.assert_close(chunked, one, equal_nan=True)
 
 
-def test_vectorized_cmn_is_at_least_20x_faster_than_torchaudio():
-    x = torch.randn(1, 3000, 40) * 20  # 30 s of frames at a 10 ms hop
-
-    def best(fn, repeat):
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    ours = best(lambda: ft.sliding_window_cmn(x, norm_vars=True), 10)
-    theirs = best(lambda: F.sliding_window_cmn(x, 600, 100, False, True), 3)
-    assert theirs / ours >= 20, f"torchaudio {theirs * 1e3:.1f} ms, ours {ours * 1e3:.2f} ms"
-
-
 @pytest.mark.parametrize("name", ["speech_en.wav", "speech_zh.wav"])
 def test_nccf_pitch_agrees_with_librosa_pyin_on_our_speech_examples(name):
     """Measured here: median |ours - pyin| 0.47 Hz (en) / 0.33 Hz (zh), p95 2.5 / 2.1 Hz,
@@ -150,3 +134,161 @@ def test_nccf_pitch_agrees_with_librosa_pyin_on_our_speech_examples(name):
     assert both.mean() > 0.4
     assert np.median(diff) < 1.0 and np.percentile(diff, 95) < 4.0
     assert np.mean(diff > 0.3 * pyin[both]) < 0.05  # octave/halving errors are rare
+
+
+# --- detect_pitch_frequency (ours, by FFT) against torchaudio's -----------------------------------
+
+RATES = [8_000, 16_000, 44_100, 48_000]
+DEFAULT_PITCH = {"frame_time": 0.01, "freq_low": 85, "freq_high": 3400}
+
+
+def example_speech(name: str, rate: int) -> torch.Tensor:
+    """An example clip (16 kHz), resampled to ``rate``: ``(1, time)``."""
+    import soundfile as sf
+
+    from tests.signals import EXAMPLES
+
+    y, sr = sf.read(str(EXAMPLES / name), dtype="float32")
+    return F.resample(torch.from_numpy(y)[None], sr, rate)
+
+
+def pitch_signal(kind: str, rate: int) -> torch.Tensor:
+    """``(channel, time)`` test audio at ``rate``; lengths not a whole number of frames."""
+    if kind == "speechlike":
+        return torch.from_numpy(speechlike(rate)[0])[None]
+    if kind in ("speech_en.wav", "speech_zh.wav"):
+        return example_speech(kind, rate)
+    if kind == "tones":  # a steady tone and a glide, as two channels; silence at the end
+        steady, _ = harmonic(110.0, rate, 1.3)
+        glide, _ = harmonic(np.linspace(180, 420, int(rate * 1.3)), rate, 1.3)
+        return torch.nn.functional.pad(torch.cat([steady, glide]), (0, rate // 7))
+    assert kind == "noise"
+    return signals.white_noise(rate, 1.37, amp=0.3, channels=2, seed=1)
+
+
+def torchaudio_nccf_and_lags(x: torch.Tensor, rate: int, frame_time: float, freq_low: int, freq_high: int):
+    """torchaudio's own NCCF ``(..., frame, lag - 1)`` and per-frame lags (its private steps)."""
+    from torchaudio.functional.functional import _compute_nccf, _find_max_per_frame
+
+    nccf = _compute_nccf(x, rate, frame_time, freq_low)
+    return nccf, _find_max_per_frame(nccf, rate, freq_high)
+
+
+def assert_lags_equal_but_float_ties(x: torch.Tensor, rate: int, *, tol: float = 1e-5, **kw) -> float:
+    """Our per-frame lags equal torchaudio's except where its own NCCF values tie within ``tol``
+    (relative): the two lags' values, or the first half's best and 0.99 x the best. Returns the
+    fraction of frames that differ."""
+    ours = ft.pitch_lags(x, rate, **kw, chunk_values=200_000)
+    nccf, theirs = torchaudio_nccf_and_lags(x, rate, **kw)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    lag_min, half_size = math.ceil(rate / kw["freq_high"]), nccf.shape[-1] // 2
+    for index in (ours != theirs).nonzero().tolist():
+        values = nccf[tuple(index)]
+        a, b = float(values[ours[tuple(index)] - 1]), float(values[theirs[tuple(index)] - 1])
+        best, half = float(values[lag_min:].max()), float(values[lag_min:half_size].max())
+        lag_tie = abs(a - b) <= tol * max(abs(a), abs(b))
+        threshold_tie = abs(half - 0.99 * best) <= tol * abs(best)
+        lags = f"lag {int(ours[tuple(index)])} ({a}) vs torchaudio's {int(theirs[tuple(index)])} ({b})"
+        assert lag_tie or threshold_tie, f"frame {index}: {lags}; best {best}, first half {half}"
+    return float((ours != theirs).float().mean())
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("kind", ["speechlike", "speech_en.wav", "speech_zh.wav", "tones", "noise"])
+def test_detect_pitch_frequency_equals_torchaudio(kind, rate):
+    x = pitch_signal(kind, rate)
+    differ = assert_lags_equal_but_float_ties(x, rate, **DEFAULT_PITCH)
+    assert differ < 0.005
+    ours = ft.detect_pitch_frequency(x, rate, **DEFAULT_PITCH, win_length=30, chunk_values=200_000)
+    theirs = F.detect_pitch_frequency(x, rate, win_length=30, **DEFAULT_PITCH)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    if differ == 0:
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    median_ours, median_theirs = ours.median(-1).values, theirs.median(-1).values
+    torch.testing.assert_close(median_ours, median_theirs, rtol=1e-3, atol=0)
+    differ = ft.pitch_lags(x, rate, **DEFAULT_PITCH, chunk_values=200_000) != torchaudio_nccf_and_lags(
+        x, rate, **DEFAULT_PITCH)[1]  # fmt: skip
+    pad = torch.cat([differ[..., :1].expand(*differ.shape[:-1], 14), differ], -1)  # as the median's window
+    near = pad.unfold(-1, 30, 1).any(-1)  # outputs whose median window holds a lag that differs
+    assert not bool((ours != theirs)[~near].any()), "outputs differ only where a tie is in the median window"
+
+
+@pytest.mark.parametrize(
+    ("rate", "params", "win_length"),
+    [
+        (8_000, {"frame_time": 0.005, "freq_low": 40, "freq_high": 1000}, 3),
+        (16_000, {"frame_time": 0.0237, "freq_low": 60, "freq_high": 2000}, 8),  # even window: the lower median
+        (44_100, {"frame_time": 0.02, "freq_low": 120, "freq_high": 5000}, 101),
+        (48_000, {"frame_time": 0.1, "freq_low": 2000, "freq_high": 24_000}, 4),
+    ],
+)
+def test_detect_pitch_frequency_equals_torchaudio_with_other_params(rate, params, win_length):
+    n = int(rate * 1.3)
+    x = torch.cat([pitch_signal("speechlike", rate)[:, :n], pitch_signal("noise", rate)[:1, :n]])
+    assert_lags_equal_but_float_ties(x, rate, **params)
+    ours = ft.detect_pitch_frequency(x, rate, **params, win_length=win_length, chunk_values=50_000)
+    theirs = F.detect_pitch_frequency(x, rate, win_length=win_length, **params)
+    assert ours.shape == theirs.shape
+    torch.testing.assert_close(ours.median(-1).values, theirs.median(-1).values, rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_detect_pitch_frequency_on_exact_periods_differs_only_at_ties(rate):
+    """A sine of exactly 20 samples a period: lags 20, 40, 60, ... tie in theory, and torchaudio's
+    float32 sums pick among them by their rounding."""
+    x = signals.sine(rate / 20, rate, 1.3, amp=0.4)
+    assert assert_lags_equal_but_float_ties(x, rate, **DEFAULT_PITCH) < 0.02
+    ours = ft.detect_pitch_frequency(x, rate, **DEFAULT_PITCH, win_length=30, chunk_values=200_000)
+    theirs = F.detect_pitch_frequency(x, rate, win_length=30, **DEFAULT_PITCH)
+    torch.testing.assert_close(ours.median(-1).values, theirs.median(-1).values, rtol=1e-3, atol=0)
+
+
+def test_detect_pitch_frequency_keeps_torchaudio_edges_and_layout():
+    """Silence (every NCCF 0: the first lag from freq_high), a signal ending mid-frame (the
+    lagged frames reach torchaudio's zero padding), a resampling-like residue before digital
+    zeros (torchaudio divides by its tiny energy), a leading batch dimension and a 1-D input."""
+    rate = 16_000
+    tone, _ = harmonic(150.0, rate, 0.5)
+    residue = torch.zeros(1, 1_001)
+    residue[0, :3] = torch.tensor([4e-11, -2e-11, 1e-12])
+    x = torch.cat([torch.zeros(1, 3_333), tone, residue, tone[:, :2_345], residue[:, :500]], 1)
+    x = torch.stack([x, torch.zeros_like(x)])  # (2, 1, time)
+    kw = {**DEFAULT_PITCH, "win_length": 7}
+    assert_lags_equal_but_float_ties(x[0], rate, **DEFAULT_PITCH, tol=0)
+    ours = ft.detect_pitch_frequency(x, rate, **kw, chunk_values=30_000)
+    theirs = F.detect_pitch_frequency(x, rate, **kw)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    torch.testing.assert_close(ft.detect_pitch_frequency(x[0, 0], rate, **kw, chunk_values=10**9), theirs[0, 0])
+    assert bool((ours[1] == rate / (math.ceil(rate / 3400) + 1)).all()), "silence: the first lag tested"
+
+
+@pytest.mark.parametrize(("kind", "rate"), [("speech_en.wav", 8_000), ("speech_zh.wav", 48_000), ("residue", 16_000)])
+def test_nccf_values_equal_torchaudio_next_to_silence(kind, rate):
+    """Every lag's NCCF within float32 error of torchaudio's, also where a lagged frame holds
+    only a residue ~1e-11 before digital zeros (the examples, resampled; and a made one):
+    torchaudio divides by that frame's energy (~1e-22), which a running sum of the squares
+    from the loud frame before it would round to 0."""
+    if kind == "residue":
+        tone, _ = harmonic(150.0, rate, 0.3)
+        tail = torch.zeros(1, 2_000)
+        tail[0, [0, 7, 300]] = torch.tensor([3e-11, -1e-13, 2e-12])
+        x = torch.cat([tone, tail, tone], 1)
+    else:
+        x = example_speech(kind, rate)
+    lags, size, lag_min = math.ceil(rate / 85), math.ceil(rate * 0.01), math.ceil(rate / 3400)
+    frames, reach = math.ceil(x.shape[-1] / size), math.ceil(lags / size)
+    padded = torch.nn.functional.pad(x, (0, (frames + reach) * size - x.shape[-1]))
+    ours = ft._nccf(padded, frames, size, lag_min, lags)
+    theirs = torchaudio_nccf_and_lags(x, rate, 0.01, 85, 3400)[0][..., lag_min:]
+    scale = theirs.abs().amax(-1, keepdim=True)
+    assert bool(((ours - theirs).abs() <= 1e-5 * scale).all())
+    quiet = theirs.abs() > 1e6 * (x.abs().max() ** -4)  # values only a near-silent lagged frame gives
+    assert bool(quiet.any())
+    torch.testing.assert_close(ours[quiet], theirs[quiet], rtol=1e-5, atol=0)
+
+
+def test_pitch_lags_do_not_depend_on_the_block_size():
+    x = pitch_signal("tones", 44_100)
+    one = ft.pitch_lags(x, 44_100, **DEFAULT_PITCH, chunk_values=10**9)
+    for chunk in (1, 30_000, 700_001):
+        torch.testing.assert_close(ft.pitch_lags(x, 44_100, **DEFAULT_PITCH, chunk_values=chunk), one, rtol=0, atol=0)
