@@ -19,7 +19,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from audiolab.core import cache, limits
-from components import audio_tab, augment_tab, features_tab, griffinlim_tab, storage, train_tab, warmup, wav2vec2_tab
+from components import (
+    audio_tab,
+    augment_tab,
+    features_tab,
+    griffinlim_tab,
+    storage,
+    timeline,
+    train_tab,
+    warmup,
+    wav2vec2_tab,
+)
 from components import mcp as mcp_tools
 from components.batch_tab import build as build_batch_tab
 from components.i18n import build_i18n, t
@@ -65,6 +75,7 @@ def launch_kwargs() -> dict:
         "ssr_mode": False,
         "app_kwargs": storage.app_kwargs(),  # disk budget on uploads; stale files of earlier runs swept at start
         "mcp_server": mcp_tools.install(),  # every named endpoint an MCP tool at /gradio_api/mcp/ (README)
+        "head": timeline.head_html(),  # the timeline's browser module and styles, once per page
     }
 
 

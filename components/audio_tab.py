@@ -10,6 +10,7 @@ from audiolab.audio import snippets as audio_snippets
 from audiolab.core import io as aio
 from audiolab.core import limits, plots, urlfetch
 from audiolab.core.errors import Note
+from components import timeline
 from components.common import (
     audio_file,
     audio_input,
@@ -148,6 +149,14 @@ def load_audio(audio, frame_offset, num_frames, resample_to, export_format, wav_
     )
 
 
+@user_errors
+def result_view(result: str | None) -> dict | None:
+    """The timeline of the result the player holds (None when there is none)."""
+    if not result:
+        return None
+    return timeline.show([timeline.clip_from_file(result, timeline.label("tl_result"))])
+
+
 def analyse_if_any(audio, *rest):
     """Run :func:`load_audio` when the input holds audio (not when it was just cleared)."""
     if not audio:
@@ -184,6 +193,7 @@ def build(shared: dict) -> None:
                 elem_id="audio-metadata",
             )  # fmt: skip
             per_language([metadata], lambda lang: empty_table(META_HEADERS, lang))
+            view = timeline.timeline("audio-timeline", label=t("tl_label"))
             wave_img = gr.Image(label=t("waveform"), type="filepath", elem_id="audio-waveform")
             spec_img = gr.Image(label=t("spectrogram"), type="filepath", elem_id="audio-spectrogram")
             result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")
@@ -198,11 +208,17 @@ def build(shared: dict) -> None:
 
     inputs = [audio_in, frame_offset, num_frames, resample_to, export_format, wav_bits]
     outputs = [metadata, notes, wave_img, spec_img, result, download, code, meta_json]
-    keep_notes(run.click(load_audio, inputs, outputs, api_name="load_audio"), notes, load_audio)
-    keep_notes(audio_in.change(analyse_if_any, inputs, outputs, api_name=False), notes, load_audio)
+    loaded = run.click(load_audio, inputs, outputs, api_name="load_audio")
+    keep_notes(loaded, notes, load_audio)
+    loaded.success(result_view, result, view, api_name=False)
+    changed = audio_in.change(analyse_if_any, inputs, outputs, api_name=False)
+    keep_notes(changed, notes, load_audio)
+    changed.success(result_view, result, view, api_name=False)
     export_format.change(lambda f: gr.update(visible=f == "wav"), export_format, wav_bits, api_name=False)
     info_btn = gr.Button(visible=False)
     info_btn.click(info, audio_in, meta_json, api_name="info")
     fetched = url_btn.click(load_url, url, audio_in, api_name="load_url", api_visibility="undocumented")
     keep_notes(fetched, notes, load_url)
-    keep_notes(fetched.success(load_audio, inputs, outputs, api_name=False), notes, load_audio)
+    from_url = fetched.success(load_audio, inputs, outputs, api_name=False)
+    keep_notes(from_url, notes, load_audio)
+    from_url.success(result_view, result, view, api_name=False)

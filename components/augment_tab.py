@@ -14,6 +14,7 @@ from audiolab.batch import recipes
 from audiolab.core import io as aio
 from audiolab.core import limits, plots
 from audiolab.core.errors import AudioLabError
+from components import timeline
 from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_file,
@@ -31,7 +32,7 @@ from components.common import (
     table,
     user_errors,
 )
-from components.compare_tab import build_compare, compare_paths
+from components.compare_tab import ab_view, build_compare, compare_paths
 from components.i18n import register, t, text
 from components.notebooks import notebook_button
 
@@ -325,6 +326,16 @@ def compare_result(audio, result, align, match_loudness):
                          names=(Path(path).name, "augmented.wav"))  # fmt: skip
 
 
+@user_errors
+def result_view(audio, result, align):
+    """The timeline of the input (A) and the chain's full-quality result (B)."""
+    path = require_audio(audio)
+    if not input_path(result):
+        return gr.skip()
+    others = [(input_path(result), timeline.label("tl_result"))]
+    return ab_view(path, others, align, name_a=timeline.label("tl_input"), max_seconds_a=limits.AUG_MAX_DURATION_S)
+
+
 def preset_of(chain: str, preset: str | None):
     """The preset box keeps its name only while the chain is still that preset's."""
     if preset in augment.PRESETS and augment.chain_text(augment.PRESETS[preset]) != chain:
@@ -427,6 +438,7 @@ def build(shared: dict) -> None:
                                  wrap=True, column_widths=STEP_WIDTHS, max_height=900,
                                  elem_id="aug-steps")  # fmt: skip
             per_language([steps], lambda lang: empty_table(STEP_KEYS, lang))
+    view = timeline.timeline("aug-timeline", label=t("tl_label"))  # input (A) and result (B), one time axis
     with gr.Row():
         before = gr.Image(label=t("aug_before"), type="filepath", elem_id="aug-before")
         after = gr.Image(label=t("aug_after"), type="filepath", elem_id="aug-after")
@@ -451,5 +463,6 @@ def build(shared: dict) -> None:
     compare_inputs = [audio_in, download, compare_panel.align, compare_panel.match]
     for trigger in (event.success, compare_panel.button.click):
         trigger(compare_result, compare_inputs, compare_panel.outputs, api_name=False)
+        trigger(result_view, compare_inputs[:3], view, api_name=False)
     schema_btn = gr.Button(visible=False)
     schema_btn.click(augment_schema, None, schema_json, api_name="augment_schema")

@@ -18,6 +18,8 @@ from audiolab.compare import snippets as compare_snippets
 from audiolab.core import io as aio
 from audiolab.core import limits
 from audiolab.core.errors import AudioLabError
+from audiolab.timeline import layers as timeline_layers
+from components import timeline
 from components.common import input_path, output_file, require_audio, user_errors
 from components.i18n import register, t, text
 
@@ -130,3 +132,26 @@ def build_compare(
     if audio_a is not None:
         button.click(compare, [audio_a, audio_b, align, match], panel.outputs, api_name="compare")
     return panel
+
+
+def ab_view(path_a: str, others: list[tuple[str, list[str]]], align: str, *, name_a: list[str],
+            max_seconds_a: float | None = None) -> dict:  # fmt: skip
+    """The A/B timeline: clip A and each other clip on one time axis, each played as it is (no
+    normalisation), with its integrated loudness (for "match loudness"), the factor that aligns its
+    content with A's duration, and on A's track the difference spectrogram of each against A."""
+    a = _decode(path_a, max_seconds_a)
+    clips = [timeline.Clip(a.waveform, a.sample_rate, name_a, audio=path_a)]
+    letters = "BCDEFGH"
+    for i, (path_b, name_b) in enumerate(others):
+        b = _decode(path_b, None)
+        c = compare_engine.compare(a.waveform, a.sample_rate, b.waveform, b.sample_rate, align=align)
+        diff = compare_engine.difference_layer(c)
+        clips[0].lufs = c.metrics["a"]["loudness_lufs"]
+        clips[0].layers.append(timeline_layers.difference_layer(
+            diff.values_db, name=f"{letters[i]} − A", seconds_per_column=diff.seconds_per_column,
+            hz_per_row=diff.hz_per_row, limit_db=diff.limit_db,
+        ))  # fmt: skip
+        stretch = a.waveform.shape[-1] / a.sample_rate / max(b.waveform.shape[-1] / b.sample_rate, 1e-9)
+        lufs = c.metrics["b"]["loudness_lufs"]
+        clips.append(timeline.Clip(b.waveform, b.sample_rate, name_b, audio=path_b, lufs=lufs, content_stretch=stretch))
+    return timeline.show(clips)

@@ -24,6 +24,8 @@ from audiolab.features import compute as ft
 from audiolab.features import figures as features_figures
 from audiolab.features import librosa_bridge
 from audiolab.features import snippets as features_snippets
+from audiolab.timeline import layers as timeline_layers
+from components import timeline
 from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_input,
@@ -172,7 +174,20 @@ def feature_result(audio, feature: str, params: dict) -> tuple[str, ft.FeatureRe
 def run_feature(audio, feature, params: dict) -> tuple:
     """Check, decode, compute, draw and write files: the five API outputs."""
     feature = ft.check_feature(feature)
-    path, result = feature_result(audio, feature, params)
+    return feature_outputs(*feature_result(audio, feature, params))
+
+
+def feature_view(path: str, result: ft.FeatureResult) -> dict:
+    """The timeline of the analysed clip with the feature as its layer (or overlay)."""
+    layers, overlays = timeline_layers.feature_layers(result)
+    clip = timeline.Clip(result.waveform, result.sample_rate, timeline.label("tl_input"), audio=path, layers=layers,
+                         overlays=overlays)  # fmt: skip
+    return timeline.show([clip])
+
+
+def feature_outputs(path: str, result: ft.FeatureResult) -> tuple:
+    """Draw and write files of a computed feature: the five API outputs."""
+    feature = result.name
     return (
         image_file(features_figures.figure(result), f"{feature}.png"),
         output_file(f"{feature}.npy", ft.to_npy(result)),
@@ -367,6 +382,7 @@ def build(shared: dict) -> None:
                 controls = _controls(DEFAULT_FEATURE)
         with gr.Column(scale=3):
             notes = notes_area("features-notes")
+            view = timeline.timeline("features-timeline", label=t("tl_label"))
             figure = gr.Image(label=t("feat_figure"), type="filepath", elem_id="features-figure")
             with gr.Row():
                 npy = gr.File(label=t("feat_npy"), elem_id="features-npy")
@@ -385,8 +401,10 @@ def build(shared: dict) -> None:
 
     @user_errors
     def compute_ui(audio, feature, *values):
-        outputs = run_feature(audio, feature, ui_params(feature, dict(zip(keys, values, strict=True))))
-        return (*outputs, notes_markdown(outputs[-1]["notes"]))
+        feature = ft.check_feature(feature)
+        path, result = feature_result(audio, feature, ui_params(feature, dict(zip(keys, values, strict=True))))
+        outputs = feature_outputs(path, result)
+        return (*outputs, notes_markdown(outputs[-1]["notes"]), feature_view(path, result))
 
     def show(feature, base):
         shown = visible_keys(feature, base)
@@ -400,7 +418,8 @@ def build(shared: dict) -> None:
         return updates
 
     outputs = [figure, npy, pt, code, summary]
-    keep_notes(run.click(compute_ui, [audio_in, name, *widgets], [*outputs, notes], api_name=False), notes, compute_ui)
+    computed = run.click(compute_ui, [audio_in, name, *widgets], [*outputs, notes, view], api_name=False)
+    keep_notes(computed, notes, compute_ui)
     name.change(follow_feature, [name, controls["base"], controls["power"]], widgets, api_name=False)
     reset.click(lambda: [gr.update(value=widget_default(k)) for k in keys], None, widgets, api_name=False)
     controls["base"].change(show, [name, controls["base"]], widgets, api_name=False)

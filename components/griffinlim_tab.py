@@ -10,6 +10,7 @@ from audiolab.core import io as aio
 from audiolab.core import limits
 from audiolab.griffinlim import compute as griffinlim
 from audiolab.griffinlim import snippets as griffinlim_snippets
+from components import timeline
 from components.common import (
     audio_file,
     audio_input,
@@ -22,7 +23,7 @@ from components.common import (
     require_audio,
     user_errors,
 )
-from components.compare_tab import build_compare, compare_paths
+from components.compare_tab import ab_view, build_compare, compare_paths
 from components.i18n import register, t
 from components.notebooks import notebook_button
 
@@ -147,6 +148,17 @@ def compare_reconstructions(audio, reconstruction, true_phase, align, match_loud
     return {"griffin_lim": reports[0], "true_phase_inverse": reports[1]}, list(files), codes[0]
 
 
+@user_errors
+def reconstruction_view(audio, reconstruction, true_phase, align):
+    """The timeline of the original (A), the Griffin-Lim reconstruction (B) and the true-phase inverse (C)."""
+    path = require_audio(audio)
+    if not (input_path(reconstruction) and input_path(true_phase)):
+        return gr.skip()
+    others = [(input_path(reconstruction), timeline.label("tl_reconstruction")),
+              (input_path(true_phase), timeline.label("tl_true_phase"))]  # fmt: skip
+    return ab_view(path, others, align, name_a=timeline.label("tl_original"), max_seconds_a=limits.GL_MAX_DURATION_S)
+
+
 def _controls() -> list:
     """The parameter widgets, in the order ``griffin_lim`` takes them (after the audio)."""
     source = gr.Radio(list(griffinlim.SOURCES), value="linear", label=t("gl_source"), elem_id="gl-source")
@@ -186,6 +198,7 @@ def build(shared: dict) -> None:
                                   elem_id="gl-true-phase", buttons=["download"])  # fmt: skip
             metrics = gr.JSON(label=t("gl_metrics"), elem_id="gl-metrics")
             convergence = gr.Image(label=t("gl_convergence"), type="filepath", elem_id="gl-convergence")
+    view = timeline.timeline("gl-timeline", label=t("tl_label"))  # original, reconstruction, true-phase inverse
     spectrograms = gr.Image(label=t("gl_spectrograms"), type="filepath", elem_id="gl-spectrograms")
     compare_panel = build_compare(shared, prefix="gl-cmp", files=2)  # original vs both reconstructions
     with gr.Accordion(t("code_panel"), open=False):
@@ -200,3 +213,4 @@ def build(shared: dict) -> None:
     compare_inputs = [audio_in, result, true_phase, compare_panel.align, compare_panel.match]
     for trigger in (event.success, compare_panel.button.click):
         trigger(compare_reconstructions, compare_inputs, compare_panel.outputs, api_name=False)
+        trigger(reconstruction_view, compare_inputs[:4], view, api_name=False)

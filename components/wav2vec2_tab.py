@@ -27,10 +27,13 @@ from audiolab.batch import recipes
 from audiolab.core import cache, limits
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError
+from audiolab.timeline import compute as timeline_compute
+from audiolab.timeline import layers as timeline_layers
 from audiolab.wav2vec2 import compute as w2v
 from audiolab.wav2vec2 import figures as w2v_figures
 from audiolab.wav2vec2 import models as w2v_models
 from audiolab.wav2vec2 import snippets as w2v_snippets
+from components import timeline
 from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_file,
@@ -253,8 +256,9 @@ def align(audio, model_name, text, chunk_s, context_s):
     image, geometry = w2v_figures.alignment_image(cut, decoded.sample_rate, words)
     rows = [[w.text, round(w.start_s, 3), round(w.end_s, 3), round(w.score, 3)] for w in words]
     data = {"model": em.model, "transcript": clean, "words": [w.as_dict() for w in words]}
+    view = alignment_view(path, cut, decoded.sample_rate, em, words)  # the timeline's, from the state (not the API)
     state = {"path": path, "rate": decoded.sample_rate, "geometry": geometry,
-             "words": [[w.text, w.start_s, w.end_s] for w in words]}  # fmt: skip
+             "words": [[w.text, w.start_s, w.end_s] for w in words], "view": view}  # fmt: skip
     code = w2v_snippets.align_code(Path(path).name, w2v_models.load_model(model_name), clean)
     return (
         image_file(image, "alignment.png"),
@@ -264,6 +268,17 @@ def align(audio, model_name, text, chunk_s, context_s):
         _notes(decoded.notes, em.notes),
         state,
     )
+
+
+def alignment_view(path: str, waveform, sample_rate: int, em: w2v.Emissions, words: list[w2v.Span]) -> dict:
+    """The timeline of the aligned clip: word and character regions (click one to hear it) over the
+    waveform and spectrogram, and the emissions (token probabilities) under the same time axis."""
+    word_regions = timeline_compute.regions([(w.start_s, w.end_s, w.text, w.score) for w in words], "word")
+    chars = [(c.start_s, c.end_s, c.text, c.score) for w in words for c in w.chars]
+    layer = timeline_layers.emission_layer(em.log_probs, list(em.labels), em.seconds_per_frame)
+    clip = timeline.Clip(waveform, sample_rate, timeline.label("tl_input"), audio=path, layers=[layer],
+                         regions=word_regions + timeline_compute.regions(chars, "char"))  # fmt: skip
+    return timeline.show([clip])
 
 
 @gpu_wrap
@@ -442,6 +457,7 @@ def build(shared: dict) -> None:
                 with gr.Tab(t("w2v_tab_align")):
                     align_text = gr.Textbox(label=t("w2v_align_text"), lines=2, elem_id="wav2vec2-align-text")
                     align_btn = gr.Button(t("w2v_align_run"), elem_id="wav2vec2-align")
+                    view = timeline.timeline("wav2vec2-timeline", label=t("tl_label"))
                     align_img = gr.Image(label=t("w2v_alignment"), type="filepath", interactive=False,
                                          elem_id="wav2vec2-alignment")  # fmt: skip
                     segment = gr.Audio(label=t("w2v_segment"), type="filepath", autoplay=True, interactive=False,
@@ -483,7 +499,9 @@ def _wire(c: dict, shared: dict) -> None:
     hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe")
     align_in = [c["audio_in"], c["model"], c["align_text"], c["chunk"], c["context"]]
     align_out = [c["align_img"], c["words"], c["align_file"], c["code"], c["notes"], state]
-    keep_notes(c["align_btn"].click(align, align_in, align_out, api_name="align"), c["notes"], align)
+    aligned = c["align_btn"].click(align, align_in, align_out, api_name="align")
+    keep_notes(aligned, c["notes"], align)
+    aligned.success(lambda s: (s or {}).get("view"), state, c["view"], api_name=False, queue=False)
     layer_in = [c["audio_in"], c["model"], c["layer"], c["chunk"], c["context"]]
     layer_out = [c["layer_img"], c["summary_img"], c["layer_file"], c["layer_json"], c["code"], c["notes"]]
     event = c["layer_btn"].click(layer_features, layer_in, layer_out, api_name="layer_features")

@@ -11,8 +11,10 @@ ENGINE = Path(__file__).resolve().parents[2] / "audiolab"
 CAPABILITIES = {"audio", "features", "augment", "griffinlim", "wav2vec2", "train", "batch", "compare"}
 # a capability may build on another's engine where the tab does (Train's backbones are
 # MFCC from Features and wav2vec2 from the wav2vec2 tab; Augment inverts masks with Griffin-Lim;
-# Batch runs the recipes of Features, Augment and wav2vec2)
-ALLOWED = {"train": {"features", "wav2vec2"}, "augment": {"griffinlim"}, "batch": {"features", "augment", "wav2vec2"}}
+# Batch runs the recipes of Features, Augment and wav2vec2; the timeline, shared by every tab and
+# no tab of its own, draws the Features tab's pitch, centroid and loudness as overlays)
+ALLOWED = {"train": {"features", "wav2vec2"}, "augment": {"griffinlim"}, "batch": {"features", "augment", "wav2vec2"},
+           "timeline": {"features"}}  # fmt: skip
 
 
 def _imported_packages(path: Path) -> set[str]:
