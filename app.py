@@ -24,6 +24,7 @@ from components import (
     augment_tab,
     features_tab,
     griffinlim_tab,
+    page,
     storage,
     timeline,
     train_tab,
@@ -76,6 +77,7 @@ def launch_kwargs() -> dict:
         "app_kwargs": storage.app_kwargs(),  # disk budget on uploads; stale files of earlier runs swept at start
         "mcp_server": mcp_tools.install(),  # every named endpoint an MCP tool at /gradio_api/mcp/ (README)
         "head": timeline.head_html(),  # the timeline's browser module and styles, once per page
+        **page.launch_kwargs(),  # fonts with every glyph; tab arrow keys, rounded skip labels, slider range notes
     }
 
 
