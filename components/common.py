@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import html
 import io
 import json
@@ -11,6 +12,7 @@ import logging
 import re
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from gradio import processing_utils
 from gradio.context import LocalContext
 from PIL import Image
 
-from audiolab.core import cache, labels
+from audiolab.core import cache, figdata, labels
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError, Note
 from components import storage
@@ -56,6 +58,11 @@ register(
         "notes_none": ("No notes: nothing was cut, resampled or adjusted.", "无说明：没有截断、重采样或调整。"),
         "examples_default": ("Examples (synthesized by us)", "示例（我们自己合成）"),
         "common.complete": ("Complete", "完成"),  # Gradio's own key (announced to screen readers), missing in zh-CN
+        "figure_data": ("Figure data (CSV)", "图表数据（CSV）"),
+        "figure_data_where": (
+            "Its data: the “Figure data (CSV)” button under the figure.",
+            "数据：见图下方的“图表数据（CSV）”按钮。",
+        ),
     }
 )
 
@@ -299,11 +306,64 @@ def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:
 
     Return this path to a ``gr.Image`` instead of the array: Gradio rewrites arrays into a
     content-addressed cache file in place, so two users with identical figures could read a
-    half-written file; for paths it copies atomically.
+    half-written file; for paths it copies atomically. A figure that carries its data
+    (:mod:`audiolab.core.figdata`) gets a CSV of it beside the PNG and an alt text, which a
+    :func:`figure` shows once the image arrives.
     """
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "PNG", compress_level=3)
-    return output_file(name, buf.getvalue())
+    Image.fromarray(np.asarray(rgb)).save(buf, "PNG", compress_level=3)
+    path = output_file(name, buf.getvalue())
+    panels = figdata.panels_of(rgb)
+    if panels:
+        _describe_figure(buf.getvalue(), Path(path).with_suffix(".csv"), panels)
+    return path
+
+
+# --- what each figure shows, for screen readers and as a table --------------------------------
+
+_FIGURES: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()  # (PNG sha256, language) -> (alt, CSV)
+_FIGURES_MAX = 4096
+_figures_lock = threading.Lock()
+
+
+def _describe_figure(png: bytes, csv_path: Path, panels: tuple[figdata.Panel, ...]) -> None:
+    """Write the panels' table to ``csv_path`` and remember the figure's alt text and table by its bytes."""
+    data = figdata.table_csv(panels).encode("utf-8-sig")  # the BOM: spreadsheets read the Chinese headers right
+    with storage.writing(csv_path, 2 * len(data)) as path:
+        path.write_bytes(data)
+    language = request_language()
+    alt = f"{figdata.describe(panels)} {text('figure_data_where', language)}"
+    with _figures_lock:
+        key = (hashlib.sha256(png).hexdigest(), "zh" if language.lower().startswith("zh") else "en")
+        _FIGURES.pop(key, None)
+        _FIGURES[key] = (alt, str(csv_path))
+        while len(_FIGURES) > _FIGURES_MAX:
+            _FIGURES.popitem(last=False)
+
+
+def figure_data(image: object) -> tuple[dict, dict]:
+    """The alt text of the figure a ``gr.Image`` shows and its table for the download button (hidden
+    when the image is empty or was not made by :func:`image_file`)."""
+    path = input_path(image)
+    found = None
+    if path and Path(path).is_file():
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        language = "zh" if request_language().lower().startswith("zh") else "en"
+        with _figures_lock:
+            found = _FIGURES.get((digest, language)) or _FIGURES.get((digest, "en" if language == "zh" else "zh"))
+    if found is None or not Path(found[1]).is_file():
+        return gr.update(alt_text=None), gr.update(value=None, visible=False)
+    return gr.update(alt_text=found[0]), gr.update(value=found[1], visible=True)
+
+
+def figure(label, elem_id: str, **kwargs) -> gr.Image:
+    """A result figure: a ``gr.Image`` (file path) whose alt text says what it shows, with its data as a CSV
+    download under it (``#<elem_id>-data``), both set when an :func:`image_file` figure arrives."""
+    image = gr.Image(label=label, type="filepath", elem_id=elem_id, **kwargs)
+    data = gr.DownloadButton(t("figure_data"), value=None, visible=False, size="sm", variant="secondary",
+                             elem_id=f"{elem_id}-data")  # fmt: skip
+    image.change(figure_data, image, [image, data], api_name=False, queue=False, show_progress="hidden")
+    return image
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"

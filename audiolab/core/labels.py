@@ -35,6 +35,10 @@ ZH: dict[str, str] = {
     "Spectral centroid (line) on the spectrogram": "谱质心（曲线）叠加在频谱图上",
     "detect_pitch_frequency (line) on the spectrogram": "detect_pitch_frequency（曲线）叠加在频谱图上",
     "Griffin-Lim reconstruction": "Griffin-Lim 重建",
+    # columns of the figures' data tables (audiolab.core.figdata)
+    "Panel": "面板", "Line": "曲线", "Value": "值", "Minimum": "最小值", "Maximum": "最大值", "Figure": "图",
+    "Word": "词", "Start (s)": "开始（秒）", "End (s)": "结束（秒）", "Score": "得分", "Count": "数量",
+    "Emission": "发射矩阵",
 }  # fmt: skip
 ZH_WORDS: dict[str, str] = {  # inside longer titles with values: "Before: 1.00 s at 16000 Hz"
     "Spectral convergence against the InverseMelScale estimate": "相对 InverseMelScale 估计的谱收敛度",

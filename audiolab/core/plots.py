@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from audiolab.core import cache, labels, limits, render
+from audiolab.core import cache, figdata, labels, limits, render
 
 MAX_COLUMNS = 1200  # time columns drawn in a heatmap
 DPI = 100
@@ -31,15 +31,16 @@ def new_figure(**kwargs) -> Figure:
     return Figure(**kwargs)
 
 
-def figure_to_rgb(fig: Figure) -> np.ndarray:
-    """Render a figure to an ``(height, width, 3)`` uint8 array."""
+def figure_to_rgb(fig: Figure) -> figdata.FigureImage:
+    """Render a figure to an ``(height, width, 3)`` uint8 array that carries its data
+    (:func:`figdata.from_matplotlib`: images and lines)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if labels.chinese():
         _in_chinese(fig)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    return figdata.attach(np.asarray(canvas.buffer_rgba())[..., :3].copy(), figdata.from_matplotlib(fig))
 
 
 def _in_chinese(fig: Figure) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from audiolab.core import labels
+from audiolab.core import figdata, labels
 
 WIDTH = 1000  # pixels of the whole image
 ROW_HEIGHT = 200  # pixels of one heatmap row
@@ -130,7 +130,11 @@ def heatmap(
     draw.text(((x0 + x1 - normal.getlength(xlabel)) / 2, height - 20), xlabel, fill="black", font=normal)
     draw.text(((WIDTH - normal.getlength(title)) / 2, 7), title, fill="black", font=normal)
     _colorbar(img, draw, (x1 + 10, TOP, x1 + 10 + BAR_WIDTH, height - BOTTOM), vmin, vmax, cmap, colorbar_label)
-    return np.asarray(img)
+    names = [f"{title} — {row}" for row in row_labels] if row_labels else [title] * rows
+    panels = [
+        figdata.grid(n, xlabel, ylabel, colorbar_label, m, extent=extent) for n, m in zip(names, maps, strict=True)
+    ]
+    return figdata.attach(np.asarray(img), panels)
 
 
 def _colorbar(img, draw, box, vmin, vmax, cmap, label) -> None:
@@ -184,4 +188,16 @@ def waveform(data: np.ndarray, sample_rate: int, *, title: str, row_labels: list
     _axis_x(draw, (x0, TOP, x1, height - BOTTOM), 0.0, data.shape[-1] / sample_rate, small)
     draw.text(((x0 + x1 - normal.getlength(xlabel)) / 2, height - 20), xlabel, fill="black", font=normal)
     draw.text(((WIDTH - normal.getlength(title)) / 2, 7), title, fill="black", font=normal)
-    return np.asarray(img)
+    return figdata.attach(np.asarray(img), [_envelope_panel(title, xlabel, label, row, sample_rate)
+                                            for label, row in zip(row_labels, data, strict=True)])  # fmt: skip
+
+
+def _envelope_panel(title: str, xlabel: str, ylabel: str, signal: np.ndarray, sample_rate: int) -> figdata.Panel:
+    """The table of one waveform row: the lowest and highest sample in each of ``figdata.GRID_X * 4`` spans."""
+    edges = np.unique(np.linspace(0, signal.shape[-1], figdata.GRID_X * 4 + 1).astype(np.int64))
+    starts = np.minimum(edges[:-1], max(signal.shape[-1] - 1, 0))
+    low, high = np.minimum.reduceat(signal, starts), np.maximum.reduceat(signal, starts)
+    times = (edges[:-1] + edges[1:]) / 2 / sample_rate
+    series = [(labels.label("Minimum"), times, low), (labels.label("Maximum"), times, high)]
+    span = (0.0, signal.shape[-1] / sample_rate)
+    return figdata.lines(f"{title} — {ylabel}", xlabel, labels.label("Amplitude"), series, each=False, x_span=span)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from audiolab.core import labels, limits, plots, render
+from audiolab.core import figdata, labels, limits, plots, render
 from audiolab.features.compute import FeatureResult, to_db
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2"]
@@ -82,13 +82,19 @@ def _flush(draw, run, color, width) -> None:
         draw.line(run, fill=color, width=width)
 
 
-def overlay(image: np.ndarray, extent, lines: list[tuple[np.ndarray, np.ndarray]], color: str = "#00e5ff"):
-    """Draw one ``(times, values)`` line on each heatmap row of ``image`` (from ``heatmap_image``)."""
-    img = Image.fromarray(image)
+def overlay(image: np.ndarray, extent, lines: list[tuple[np.ndarray, np.ndarray]], color: str = "#00e5ff",
+            *, title: str = "Line", ylabel: str = "Frequency (Hz)") -> figdata.FigureImage:  # fmt: skip
+    """Draw one ``(times, values)`` line on each heatmap row of ``image`` (from ``heatmap_image``); the
+    lines join the image's data table (``title`` per row, values in ``ylabel``)."""
+    img = Image.fromarray(np.asarray(image))
     draw = ImageDraw.Draw(img)
+    panels = list(figdata.panels_of(image))
+    title, ylabel, xlabel = labels.label(title), labels.label(ylabel), labels.label("Time (s)")
     for row, (xs, ys) in enumerate(lines):
         _polyline(draw, _row_box(row), extent, np.asarray(xs, float), np.asarray(ys, float), color)
-    return np.asarray(img)
+        name = f"{title} — ch {row}" if len(lines) > 1 else title
+        panels.append(figdata.lines(name, xlabel, ylabel, [("", xs, ys)]))
+    return figdata.attach(np.asarray(img), panels)
 
 
 def line_chart(
@@ -128,12 +134,12 @@ def line_chart(
     render._vertical_text(img, ylabel, 2, (box[1] + box[3]) // 2, small)
     draw.text(((box[0] + box[2] - normal.getlength(xlabel)) / 2, height - 20), xlabel, fill="black", font=normal)
     draw.text(((render.WIDTH - normal.getlength(title)) / 2, 7), title, fill="black", font=normal)
-    return np.asarray(img)
+    return figdata.attach(np.asarray(img), [figdata.lines(title, xlabel, ylabel, [(n, x, v) for n, v in series])])
 
 
-def stack(*images: np.ndarray) -> np.ndarray:
-    """Images one above the other (all ``render.WIDTH`` wide)."""
-    return np.concatenate(images, axis=0)
+def stack(*images: np.ndarray) -> figdata.FigureImage:
+    """Images one above the other (all ``render.WIDTH`` wide), with all their data."""
+    return figdata.stack(*images)
 
 
 # --- one figure per feature --------------------------------------------------------------------
@@ -238,13 +244,14 @@ def _background(result: FeatureResult, n_fft: int, hop: int, f_max: float) -> tu
     return spec[:, :bins].numpy(), (*_time_extent(times, 0), 0.0, top)
 
 
-def _on_spectrogram(result: FeatureResult, lines, title: str, f_max: float, n_fft: int, hop: int) -> np.ndarray:
+def _on_spectrogram(result: FeatureResult, lines, title: str, f_max: float, n_fft: int, hop: int,
+                    line: str = "Pitch") -> np.ndarray:  # fmt: skip
     data, extent = _background(result, n_fft, hop, f_max)
     labels = _channel_labels(data.shape[0]) if data.shape[0] > 1 else None
     image = plots.heatmap_image(
         data, extent=extent, title=title, ylabel="Frequency (Hz)", colorbar_label="Power (dB)", row_labels=labels
     )
-    return overlay(image, extent, lines[: data.shape[0]])
+    return overlay(image, extent, lines[: data.shape[0]], title=line)
 
 
 def _centroid(result: FeatureResult) -> np.ndarray:
@@ -252,7 +259,8 @@ def _centroid(result: FeatureResult) -> np.ndarray:
     times = frame_times(result, t.shape[-1])
     lines = [(times, row.numpy()) for row in t]
     title = _title(result, "Spectral centroid (line) on the spectrogram")
-    return _on_spectrogram(result, lines, title, result.sample_rate / 2, p["n_fft"], p["hop_length"])
+    return _on_spectrogram(result, lines, title, result.sample_rate / 2, p["n_fft"], p["hop_length"],
+                           line="Spectral centroid")  # fmt: skip
 
 
 def _view_fft(rate: int) -> tuple[int, int]:

@@ -19,7 +19,7 @@ import torch
 import torchaudio.functional as F
 import torchaudio.transforms as T
 
-from audiolab.core import cache, limits, plots
+from audiolab.core import cache, figdata, limits, plots
 from audiolab.core import io as aio
 from audiolab.core.deadline import Deadline
 from audiolab.core.errors import AudioLabError
@@ -520,4 +520,4 @@ def comparison_image(
         )
         for db, title in zip((ref_db, est_db), titles, strict=True)
     ]
-    return np.concatenate(images, axis=0)
+    return figdata.stack(*images)

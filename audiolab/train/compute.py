@@ -30,8 +30,9 @@ import torch.nn.functional as F
 import torchaudio.transforms as T
 from torch import nn
 
-from audiolab.core import cache, limits, plots
+from audiolab.core import cache, figdata, limits, plots
 from audiolab.core import io as aio
+from audiolab.core import labels as figure_labels
 from audiolab.core.deadline import Deadline
 from audiolab.core.errors import AudioLabError
 
@@ -693,4 +694,7 @@ def confusion_image(confusion: torch.Tensor, labels: Sequence[str]) -> np.ndarra
     ax.set(xlabel="Predicted label", ylabel="True label", title=f"Held-out clips: {accuracy:.0%} correct")
     fig.tight_layout()
     fig.subplots_adjust(top=fig.subplotpars.top - 0.06)  # room above the title for the image's label
-    return plots.figure_to_rgb(fig)
+    rgb = plots.figure_to_rgb(fig)
+    count = figure_labels.label("Count")
+    table = figdata.grid(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), count, data, x=list(labels), y=list(labels))
+    return figdata.attach(rgb, [table])

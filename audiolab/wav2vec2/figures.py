@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from audiolab.core import limits, plots
+from audiolab.core import figdata, labels, limits, plots
 from audiolab.wav2vec2.compute import Emissions, LayerFeatures, Span
 
 if TYPE_CHECKING:
@@ -91,7 +91,12 @@ def emission_image(em: Emissions, spans: list[Span], text: str) -> np.ndarray:
     cax = fig.add_axes((RIGHT - 0.015, bottom, 0.015, 1 - bottom - 0.55 / height))
     fig.colorbar(image, cax=cax).set_label("log-probability" + (" (clipped at -20)" if vmin == -20.0 else ""))
     fig.text(LEFT, 0.08 / height, "\n".join(lines), fontsize=10, family=font_family(), va="bottom")
-    return plots.figure_to_rgb(fig)
+    rgb = plots.figure_to_rgb(fig)
+    value = labels.label("log-probability")
+    tokens = [em.labels[r] for r in rows]
+    time = (0.0, em.duration_s, 0.0, 1.0)
+    table = figdata.grid(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), value, data, extent=time, y=tokens)
+    return figdata.attach(rgb, [table])
 
 
 def _boundaries(ax, spans: list[Span]) -> None:
@@ -152,7 +157,10 @@ def alignment_image(waveform: torch.Tensor, sample_rate: int, words: list[Span])
     ax.set_ylabel("Amplitude")
     ax.set_title("Forced alignment (torchaudio.functional.forced_align)", fontsize=10, pad=22)
     width = WIDTH_IN * DPI
-    return plots.figure_to_rgb(fig), {"x0": LEFT * width, "x1": RIGHT * width, "duration_s": duration}
+    rgb = plots.figure_to_rgb(fig)
+    names = [labels.label(n) for n in ("Word", "Start (s)", "End (s)", "Score")]
+    table = figdata.records(ax.get_title(), names, [(w.text, w.start_s, w.end_s, w.score) for w in words])
+    return figdata.attach(rgb, [table]), {"x0": LEFT * width, "x1": RIGHT * width, "duration_s": duration}
 
 
 def click_time(x_pixel: float, geometry: dict) -> float:
