@@ -14,8 +14,8 @@ from components import timeline
 from components.common import (
     audio_file,
     audio_input,
+    described_figure,
     empty_table,
-    figure,
     image_file,
     keep_notes,
     notes_area,
@@ -195,8 +195,8 @@ def build(shared: dict) -> None:
             )  # fmt: skip
             per_language([metadata], lambda lang: empty_table(META_HEADERS, lang))
             view = timeline.timeline("audio-timeline", label=t("tl_label"))
-            wave_img = figure(t("waveform"), "audio-waveform")
-            spec_img = figure(t("spectrogram"), "audio-spectrogram")
+            wave_img = described_figure(t("waveform"), "audio-waveform")
+            spec_img = described_figure(t("spectrogram"), "audio-spectrogram")
             result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")
             download = gr.File(label=t("download"), elem_id="audio-download")
             with gr.Accordion(t("code_panel"), open=False):

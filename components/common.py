@@ -308,7 +308,7 @@ def image_file(rgb: np.ndarray, name: str = "figure.png") -> str:
     content-addressed cache file in place, so two users with identical figures could read a
     half-written file; for paths it copies atomically. A figure that carries its data
     (:mod:`audiolab.core.figdata`) gets a CSV of it beside the PNG and an alt text, which a
-    :func:`figure` shows once the image arrives.
+    :func:`described_figure` shows once the image arrives.
     """
     buf = io.BytesIO()
     Image.fromarray(np.asarray(rgb)).save(buf, "PNG", compress_level=3)
@@ -356,7 +356,7 @@ def figure_data(image: object) -> tuple[dict, dict]:
     return gr.update(alt_text=found[0]), gr.update(value=found[1], visible=True)
 
 
-def figure(label, elem_id: str, **kwargs) -> gr.Image:
+def described_figure(label, elem_id: str, **kwargs) -> gr.Image:
     """A result figure: a ``gr.Image`` (file path) whose alt text says what it shows, with its data as a CSV
     download under it (``#<elem_id>-data``), both set when an :func:`image_file` figure arrives."""
     image = gr.Image(label=label, type="filepath", elem_id=elem_id, **kwargs)

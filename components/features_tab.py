@@ -30,6 +30,7 @@ from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_input,
     choices_in,
+    described_figure,
     follow_audio,
     image_file,
     keep_notes,
@@ -383,7 +384,7 @@ def build(shared: dict) -> None:
         with gr.Column(scale=3):
             notes = notes_area("features-notes")
             view = timeline.timeline("features-timeline", label=t("tl_label"))
-            figure = gr.Image(label=t("feat_figure"), type="filepath", elem_id="features-figure")
+            figure = described_figure(t("feat_figure"), "features-figure")
             with gr.Row():
                 npy = gr.File(label=t("feat_npy"), elem_id="features-npy")
                 pt = gr.File(label=t("feat_pt"), elem_id="features-pt")

@@ -14,6 +14,7 @@ from components import timeline
 from components.common import (
     audio_file,
     audio_input,
+    described_figure,
     follow_audio,
     image_file,
     input_path,
@@ -197,9 +198,9 @@ def build(shared: dict) -> None:
             true_phase = gr.Audio(label=t("gl_true_phase"), type="filepath", interactive=False,
                                   elem_id="gl-true-phase", buttons=["download"])  # fmt: skip
             metrics = gr.JSON(label=t("gl_metrics"), elem_id="gl-metrics")
-            convergence = gr.Image(label=t("gl_convergence"), type="filepath", elem_id="gl-convergence")
+            convergence = described_figure(t("gl_convergence"), "gl-convergence")
     view = timeline.timeline("gl-timeline", label=t("tl_label"))  # original, reconstruction, true-phase inverse
-    spectrograms = gr.Image(label=t("gl_spectrograms"), type="filepath", elem_id="gl-spectrograms")
+    spectrograms = described_figure(t("gl_spectrograms"), "gl-spectrograms")
     compare_panel = build_compare(shared, prefix="gl-cmp", files=2)  # original vs both reconstructions
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="gl-code")

@@ -13,6 +13,7 @@ import gradio as gr
 
 from audiolab.core.errors import Note
 from audiolab.features import librosa_bridge
+from components.common import described_figure
 from components.i18n import register, t, text
 
 register(
@@ -106,7 +107,7 @@ def librosa_outputs() -> dict:
     """The panel's outputs, hidden until a comparison is shown: group, figure, table, both codes, stats."""
     with gr.Group(visible=False, elem_id="features-librosa-panel") as group:
         gr.Markdown(t("lib_title"))
-        figure = gr.Image(label=t("lib_figure"), type="filepath", elem_id="features-librosa-figure")
+        figure = described_figure(t("lib_figure"), "features-librosa-figure")
         table = gr.Markdown(elem_id="features-librosa-table")
         with gr.Row():
             code_ta = gr.Code(language="python", label=t("lib_code_ta"), elem_id="features-librosa-code-ta")

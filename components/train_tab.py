@@ -32,6 +32,7 @@ from components.common import (
     audio_file,
     audio_input,
     choices_in,
+    described_figure,
     empty_table,
     follow_audio,
     image_file,
@@ -478,8 +479,8 @@ def _model_column() -> dict:
 def _results_column() -> dict:
     params = gr.Markdown(label=t("train_params"), elem_id="train-params")
     status = gr.Markdown(label=t("train_status"), elem_id="train-status")
-    curve = gr.Image(label=t("train_curve"), type="filepath", elem_id="train-curve")
-    confusion = gr.Image(label=t("train_confusion"), type="filepath", elem_id="train-confusion")
+    curve = described_figure(t("train_curve"), "train-curve")
+    confusion = described_figure(t("train_confusion"), "train-confusion")
     with gr.Row():
         head_file = gr.File(label=t("train_head_file"), elem_id="train-head-file")
         code_file = gr.File(label=t("train_code_file"), elem_id="train-code-file")

@@ -38,6 +38,7 @@ from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_file,
     audio_input,
+    described_figure,
     empty_table,
     follow_audio,
     image_file,
@@ -448,8 +449,7 @@ def build(shared: dict) -> None:
             notes = notes_area("wav2vec2-notes")
             with gr.Tabs():
                 with gr.Tab(t("w2v_tab_emission")):
-                    emission_img = gr.Image(label=t("w2v_emission"), type="filepath",
-                                            elem_id="wav2vec2-emission")  # fmt: skip
+                    emission_img = described_figure(t("w2v_emission"), "wav2vec2-emission")
                     text_out = gr.Textbox(label=t("w2v_transcript"), interactive=False, elem_id="wav2vec2-transcript")
                     with gr.Row():
                         npy_file = gr.File(label=t("w2v_emission_file"), elem_id="wav2vec2-npy")
@@ -458,8 +458,7 @@ def build(shared: dict) -> None:
                     align_text = gr.Textbox(label=t("w2v_align_text"), lines=2, elem_id="wav2vec2-align-text")
                     align_btn = gr.Button(t("w2v_align_run"), elem_id="wav2vec2-align")
                     view = timeline.timeline("wav2vec2-timeline", label=t("tl_label"))
-                    align_img = gr.Image(label=t("w2v_alignment"), type="filepath", interactive=False,
-                                         elem_id="wav2vec2-alignment")  # fmt: skip
+                    align_img = described_figure(t("w2v_alignment"), "wav2vec2-alignment", interactive=False)
                     segment = gr.Audio(label=t("w2v_segment"), type="filepath", autoplay=True, interactive=False,
                                        elem_id="wav2vec2-segment")  # fmt: skip
                     words = gr.Dataframe(headers=WORD_HEADERS, label=t("w2v_words"), interactive=False,
@@ -471,9 +470,8 @@ def build(shared: dict) -> None:
                         1, limits.W2V_MAX_LAYERS, value=6, step=1, label=t("w2v_layer"), elem_id="wav2vec2-layer"
                     )
                     layer_btn = gr.Button(t("w2v_layer_run"), elem_id="wav2vec2-layer-run")
-                    layer_img = gr.Image(label=t("w2v_layer_image"), type="filepath",
-                                         elem_id="wav2vec2-layer-image")  # fmt: skip
-                    summary_img = gr.Image(label=t("w2v_layer_summary"), type="filepath")
+                    layer_img = described_figure(t("w2v_layer_image"), "wav2vec2-layer-image")
+                    summary_img = described_figure(t("w2v_layer_summary"), "wav2vec2-layer-summary")
                     layer_file = gr.File(label=t("w2v_layer_file"))
                     layer_recipe_btn, layer_recipe_out = recipe_widgets("wav2vec2-layer-recipe")
                     layer_json = gr.JSON(visible=False)
