@@ -76,6 +76,11 @@ register(
         ),
         "aug_apply": ("Apply chain", "应用效果链"),
         "aug_result": ("Result (play / download)", "结果（播放 / 下载）"),
+        "aug_cmp_step": ("Compare on the timeline", "在时间轴上比较"),
+        "aug_cmp_whole": ("input → result (the whole chain)", "输入 → 结果（整条链）"),
+        "aug_cmp_step_n": ("step {n} ({op}) against the audio before it", "第 {n} 步（{op}）与其之前的音频"),
+        "tl_before_step": ("before step {n}", "第 {n} 步之前"),
+        "tl_after_step": ("after step {n}", "第 {n} 步之后"),
         "aug_before": ("Before", "处理前"),
         "aug_after": ("After", "处理后"),
         "aug_steps": ("Steps", "步骤"),
@@ -336,6 +341,43 @@ def result_view(audio, result, align):
     return ab_view(path, others, align, name_a=timeline.label("tl_input"), max_seconds_a=limits.AUG_MAX_DURATION_S)
 
 
+def step_choices(chain: str, language: str = "en") -> list[tuple[str, int]]:
+    """The comparisons offered: the whole chain (0), or step ``n`` against the audio before it."""
+    try:
+        steps = augment.parse_chain(chain) if _steps_of(chain) else []
+    except AudioLabError:
+        steps = []
+    return [(text("aug_cmp_whole", language), 0)] + [
+        (text("aug_cmp_step_n", language).format(n=i + 1, op=s["op"]), i + 1) for i, s in enumerate(steps)
+    ]
+
+
+def follow_chain(chain: str, step):
+    """The step picker after the chain changed: its choices, and the whole chain when its step is gone."""
+    choices = step_choices(chain, request_language())
+    keep = step if step in [v for _, v in choices] else 0
+    return gr.update(choices=choices, value=keep)
+
+
+@user_errors
+def compare_step(audio, chain, seed, inversion, noise_audio, rir_audio, step, result, align, match_loudness):
+    """The timeline and the figures of one step against the audio before it (step 0: input against the
+    result); the step's audio is computed again, exactly as in the chain."""
+    step = int(step or 0)
+    if step == 0:
+        return result_view(audio, result, align), *compare_result(audio, result, align, match_loudness)
+    path = require_audio(audio)
+    decoded = _decode(path)
+    x = augment.limit_input(decoded.waveform, decoded.sample_rate, list(decoded.notes))
+    (a, rate_a), (b, rate_b) = augment.step_io(x, decoded.sample_rate, chain, step, seed=seed, inversion=inversion,
+                                               noise=_clip(noise_audio), rir=_clip(rir_audio))  # fmt: skip
+    path_a = audio_file(f"before_step{step}.wav", a, rate_a, bits="float")
+    path_b = audio_file(f"after_step{step}.wav", b, rate_b, bits="float")
+    names = [[text(key, lang).format(n=step) for lang in ("en", "zh")] for key in ("tl_before_step", "tl_after_step")]
+    view = ab_view(path_a, [(path_b, names[1])], align, name_a=names[0])
+    return view, *compare_paths(path_a, path_b, align, match_loudness, names=(Path(path_a).name, Path(path_b).name))
+
+
 def preset_of(chain: str, preset: str | None):
     """The preset box keeps its name only while the chain is still that preset's."""
     if preset in augment.PRESETS and augment.chain_text(augment.PRESETS[preset]) != chain:
@@ -438,6 +480,8 @@ def build(shared: dict) -> None:
                                  wrap=True, column_widths=STEP_WIDTHS, max_height=900,
                                  elem_id="aug-steps")  # fmt: skip
             per_language([steps], lambda lang: empty_table(STEP_KEYS, lang))
+    step_pick = gr.Dropdown(step_choices("[]"), value=0, label=t("aug_cmp_step"), elem_id="aug-cmp-step")
+    per_language([step_pick], lambda lang: gr.update(choices=step_choices("[]", lang)))
     view = timeline.timeline("aug-timeline", label=t("tl_label"))  # input (A) and result (B), one time axis
     with gr.Row():
         before = gr.Image(label=t("aug_before"), type="filepath", elem_id="aug-before")
@@ -460,9 +504,10 @@ def build(shared: dict) -> None:
     event = apply.click(augment_audio, [audio_in, chain, seed, inversion, noise_in, rir_in], outputs,
                         api_name="augment")  # fmt: skip
     keep_notes(event, notes, augment_audio)
-    compare_inputs = [audio_in, download, compare_panel.align, compare_panel.match]
-    for trigger in (event.success, compare_panel.button.click):
-        trigger(compare_result, compare_inputs, compare_panel.outputs, api_name=False)
-        trigger(result_view, compare_inputs[:3], view, api_name=False)
+    step_inputs = [audio_in, chain, seed, inversion, noise_in, rir_in, step_pick, download, compare_panel.align,
+                   compare_panel.match]  # fmt: skip
+    for trigger in (event.success, compare_panel.button.click, step_pick.input):
+        trigger(compare_step, step_inputs, [view, *compare_panel.outputs], api_name=False)
+    chain.change(follow_chain, [chain, step_pick], step_pick, api_name=False)
     schema_btn = gr.Button(visible=False)
     schema_btn.click(augment_schema, None, schema_json, api_name="augment_schema")

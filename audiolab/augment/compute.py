@@ -792,6 +792,19 @@ def run_chain(
     return ChainResult(waveform.contiguous(), sample_rate, results, inversion, seed)
 
 
+def step_io(waveform: torch.Tensor, sample_rate: int, chain: str | list, step: int, **kwargs) -> tuple[
+        tuple[torch.Tensor, int], tuple[torch.Tensor, int]]:  # fmt: skip
+    """The audio before and after step ``step`` (1-based) of ``chain``: ``((x, rate), (y, rate))``,
+    exactly as :func:`run_chain` computes them (random step ``i`` still uses ``seed + i``); ``kwargs``
+    are :func:`run_chain`'s."""
+    steps = parse_chain(chain)
+    step = int(limits.check_number("step", step, 1, max(1, len(steps)), integer=True))
+    before = run_chain(waveform, sample_rate, steps[: step - 1], **kwargs) if step > 1 else None
+    after = run_chain(waveform, sample_rate, steps[:step], **kwargs)
+    start = (before.waveform, before.sample_rate) if before else (waveform, sample_rate)
+    return start, (after.waveform, after.sample_rate)
+
+
 def limit_input(waveform: torch.Tensor, sample_rate: int, notes: list[str]) -> torch.Tensor:
     """The first ``AUG_MAX_DURATION_S`` seconds (and ``AUG_MAX_INPUT_SAMPLES`` samples) of the input."""
     most = min(int(limits.AUG_MAX_DURATION_S * sample_rate), limits.AUG_MAX_INPUT_SAMPLES // waveform.shape[0])

@@ -267,7 +267,7 @@ TIMELINE_OVERVIEW_ROWS = 256  # frequency rows of the overview (bins max-pooled 
 TIMELINE_TILE_COLS = (16, 2048)  # columns of a zoom tile (the browser asks for its width in pixels)
 TIMELINE_TILE_ROWS = 512  # frequency rows of a zoom tile
 TIMELINE_DB_RANGE = 120.0  # dB from a spectrogram's ceiling (its loudest bin) down to its floor
-TIMELINE_FRAME_BLOCK = 2**22  # samples of STFT frames gathered at once (bounded memory on long clips)
+TIMELINE_FRAME_BLOCK = 2**20  # samples of STFT frames gathered at once (about 4 MB: bounded memory on long clips)
 TIMELINE_STORE_BYTES = 256 * 1024**2  # decoded audio of recent views kept for zoom tiles and overlays
 TIMELINE_STORE_VIEWS = 64  # views kept at most (the oldest expire first)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import gradio as gr
 import torch
+from gradio import processing_utils
+from gradio import utils as gradio_utils
 
 from audiolab.core import io as aio
 from audiolab.core import limits
@@ -25,6 +27,7 @@ from audiolab.timeline import compute as engine
 from audiolab.timeline import overlays as overlay_engine
 from audiolab.timeline.layers import finite_or_none
 from audiolab.timeline.store import STORE, Source
+from components import storage
 from components.i18n import register, strings
 
 log = logging.getLogger("audiolab.ui")
@@ -137,6 +140,18 @@ def _strings() -> dict[str, list[str]]:
     return {k: list(v) for k, v in strings().items() if k.startswith("tl_")}
 
 
+def served(path: str | None) -> str | None:
+    """``path`` where Gradio's file route serves it to the page (its upload folder: a copy, within
+    the disk budget, for files elsewhere, e.g. our result files); None when there is no file."""
+    if not path or not Path(path).is_file():
+        return None
+    upload = gradio_utils.get_upload_folder()
+    if gradio_utils.is_in_or_equal(path, upload):
+        return str(path)
+    storage.ensure_room(Path(path).stat().st_size)
+    return processing_utils.save_file_to_cache(path, upload)
+
+
 def show(clips: list[Clip], extra: dict | None = None) -> dict:
     """The timeline's value for ``clips`` (one track each, on one time axis); their audio is kept
     in the view store for zoom tiles and overlays."""
@@ -144,7 +159,7 @@ def show(clips: list[Clip], extra: dict | None = None) -> dict:
     for clip in clips:
         waveform = clip.waveform.detach().to("cpu", torch.float32)
         t = engine.track(
-            waveform, clip.sample_rate, name=clip.name, audio=clip.audio, layers=clip.layers,
+            waveform, clip.sample_rate, name=clip.name, audio=served(clip.audio), layers=clip.layers,
             overlays=clip.overlays, regions=clip.regions, offset_s=clip.offset_s, stretch=clip.stretch,
         )  # fmt: skip
         t["lufs"], t["content_stretch"] = finite_or_none(clip.lufs), finite_or_none(clip.content_stretch)

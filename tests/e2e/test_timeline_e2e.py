@@ -5,9 +5,11 @@ phone-width screen, Chinese labels and a 10-minute clip."""
 
 from __future__ import annotations
 
+import io
 import math
 import re
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -33,7 +35,8 @@ def _state(page, tl: str) -> dict:
 
 def _lanes(page, tl: str) -> list[dict]:
     return page.locator(ROOT.format(tl)).evaluate(
-        "e => e.timeline.lanes.map(l => ({kind: l.kind, track: l.track, channel: l.channel, x: l.x, y: l.y, w: l.w, h: l.h}))"
+        "e => e.timeline.lanes.map(l => ({kind: l.kind, track: l.track, channel: l.channel, "
+        "x: l.x, y: l.y, w: l.w, h: l.h}))"
     )
 
 
@@ -271,3 +274,56 @@ def test_a_ten_minute_clip_shows_at_once_and_zooms_to_samples(page, tmp_path):
     f = 100 + 3900 * t / 600
     page.mouse.move(spec["left"] + spec["w"] * 0.5, spec["top"] + (1 - f / 4000) * spec["h"])
     assert float(_readout(page, "audio-timeline")["db"]) > 20 * math.log10(0.3) - 6
+
+
+def test_one_augment_step_against_the_audio_before_it(page, tmp_path):
+    path = signals.write(tmp_path / "tone.wav", signals.sine(440, 16_000, 2.0, amp=0.25), 16_000)
+    page.get_by_role("tab", name="Augment").click()
+    _upload(page, "aug-input", path)
+    page.locator("#aug-chain textarea").fill('[{"op": "gain", "gain_db": 6}, {"op": "gain", "gain_db": -3}]')
+    page.locator("#aug-run").click()
+    _ready(page, "aug-timeline", 90_000)
+    first = page.locator(ROOT.format("aug-timeline")).get_attribute("data-view-id")
+    page.locator("#aug-cmp-step input").click()
+    page.get_by_role("option", name=re.compile(r"step 2 \(gain\)")).click()
+    expect(page.locator(ROOT.format("aug-timeline"))).not_to_have_attribute("data-view-id", first, timeout=60_000)
+    names = page.locator(ROOT.format("aug-timeline")).evaluate("e => e.timeline.view.tracks.map(t => t.name[0])")
+    assert names == ["before step 2", "after step 2"]
+    wave_a, wave_b = _lane(page, "aug-timeline", "wave", 0), _lane(page, "aug-timeline", "wave", 1)
+    page.mouse.move(wave_a["left"] + wave_a["w"] / 2, wave_a["top"] + 5)
+    peak_a = float(_readout(page, "aug-timeline")["db"])
+    page.mouse.move(wave_b["left"] + wave_b["w"] / 2, wave_b["top"] + 5)
+    peak_b = float(_readout(page, "aug-timeline")["db"])
+    # before step 2: the input after +6 dB; after it: 3 dB down from there
+    assert abs(peak_a - (20 * math.log10(0.25) + 6)) < 0.1 and abs(peak_b - peak_a + 3) < 0.1, (peak_a, peak_b)
+    page.get_by_text("Compare A/B: figures and difference spectrogram").click()  # the figures of the same pair
+    expect(page.locator("#aug-cmp-metrics")).to_contain_text("-3")  # loudness_difference_db of step 2
+
+
+def test_a_feature_layer_reads_the_features_own_values_under_the_cursor(page, tmp_path):
+    path = signals.write(tmp_path / "chirp.wav", signals.chirp(200, 3000, 16_000, 2.0), 16_000)
+    page.get_by_role("tab", name="Features").click()
+    _upload(page, "features-input", path)
+    page.locator("#features-name").get_by_text("MFCC (T.MFCC)").click()
+    page.locator("#features-run").click()
+    _ready(page, "features-timeline", 60_000)
+    href = page.locator("#features-npy a").first.get_attribute("href")
+    mfcc = np.load(io.BytesIO(page.request.get(href).body()))  # (channel, n_mfcc, time), the download
+    layer = page.locator(ROOT.format("features-timeline")).evaluate(
+        "e => { const l = e.timeline.view.tracks[0].layers[0]; "
+        "return {rows: l.rows, cols: l.cols, dt: l.dt, vmin: l.vmin, vmax: l.vmax, name: l.name}; }"
+    )
+    assert layer["name"] == "mfcc" and (layer["rows"], layer["cols"]) == mfcc.shape[1:]
+    lane = _lane(page, "features-timeline", "layer")
+    step = (layer["vmax"] - layer["vmin"]) / 255
+    for row, frac in ((0, 0.3), (5, 0.6), (12, 0.8)):
+        k = round(frac * (mfcc.shape[-1] - 1))
+        x = _x_of(page, "features-timeline", lane, k * layer["dt"])
+        y = lane["top"] + (1 - (row + 0.5) / layer["rows"]) * lane["h"]
+        page.mouse.move(x, y)
+        r = _readout(page, "features-timeline")
+        assert int(r["row"]) == row and abs(float(r["value"]) - mfcc[0, row, k]) <= step / 2 + 1e-4, (
+            r,
+            mfcc[0, row, k],
+        )
+        assert "MFCC coefficient" in r["text"]

@@ -38,6 +38,7 @@ def test_a_tiny_model_shows_its_emission_heatmap_transcript_and_playable_words(p
     expect(page.locator("#wav2vec2-words")).to_contain_text("HEAT", timeout=60_000)
     image = page.locator("#wav2vec2-alignment img")
     expect(image).to_be_visible()
+    image.scroll_into_view_if_needed()  # below the timeline: bring it on screen before clicking at its middle
     box = image.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)  # a word mid-clip
     expect(page.locator("#wav2vec2-segment audio").first).to_be_attached(timeout=30_000)

@@ -191,6 +191,7 @@ export class Timeline {
   // --- the view ---------------------------------------------------------------------------------
 
   async setView(view) {
+    this.timings = { received: performance.now() }; // the value reached the page (benchmarks read these)
     this.stop();
     this.players.forEach((p) => p.removeAttribute("src"));
     this.players = [];
@@ -450,6 +451,7 @@ export class Timeline {
     d.floor = String(this.floor);
     d.ceiling = String(this.ceiling);
     d.drawn = String((+d.drawn || 0) + 1);
+    if (this.timings && !this.timings.painted) this.timings.painted = performance.now();
   }
 
   tierRegions(track, tier) {
