@@ -332,7 +332,8 @@ def _describe_figure(png: bytes, csv_path: Path, panels: tuple[figdata.Panel, ..
     with storage.writing(csv_path, 2 * len(data)) as path:
         path.write_bytes(data)
     language = request_language()
-    alt = f"{figdata.describe(panels)} {text('figure_data_where', language)}"
+    space = "" if language.lower().startswith("zh") else " "
+    alt = f"{figdata.describe(panels)}{space}{text('figure_data_where', language)}"
     with _figures_lock:
         key = (hashlib.sha256(png).hexdigest(), "zh" if language.lower().startswith("zh") else "en")
         _FIGURES.pop(key, None)

@@ -175,7 +175,8 @@ def lines(
     first = series[0][1]
     if all(x.shape == first.shape and np.array_equal(x, first) for _, x, _ in series):
         pick = _picked(len(first))
-        heads = [y_name] if len(series) == 1 else [f"{y_name}: {name}" if name else y_name for name, _, _ in series]
+        sep = "：" if labels.chinese() else ": "
+        heads = [y_name] if len(series) == 1 else [f"{y_name}{sep}{name}" if name else y_name for name, _, _ in series]
         return Panel(title, (x_name, *heads), (first[pick], *(y[pick] for _, _, y in series)), summary)
     picks = [(name, x[_picked(len(x))], y[_picked(len(x))]) for name, x, y in named]
     which = np.concatenate([np.full(len(x), name, dtype=object) for name, x, _ in picks])
