@@ -19,6 +19,7 @@ from components.batch_tab import recipe_file, recipe_widgets
 from components.common import (
     audio_file,
     audio_input,
+    described_figure,
     empty_table,
     follow_audio,
     image_file,
@@ -484,8 +485,8 @@ def build(shared: dict) -> None:
     per_language([step_pick], lambda lang: gr.update(choices=step_choices("[]", lang)))
     view = timeline.timeline("aug-timeline", label=t("tl_label"))  # input (A) and result (B), one time axis
     with gr.Row():
-        before = gr.Image(label=t("aug_before"), type="filepath", elem_id="aug-before")
-        after = gr.Image(label=t("aug_after"), type="filepath", elem_id="aug-after")
+        before = described_figure(t("aug_before"), "aug-before")
+        after = described_figure(t("aug_after"), "aug-after")
     compare_panel = build_compare(shared, prefix="aug-cmp")  # input (A) against the result (B)
     with gr.Accordion(t("code_panel"), open=False):
         code = gr.Code(language="python", elem_id="aug-code")
