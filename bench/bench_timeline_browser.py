@@ -92,6 +92,7 @@ def browser_rows(url: str, clips: dict[str, Path]) -> list[Row]:
                 )
                 t = page.evaluate("() => document.querySelector('#audio-timeline .altl-root').timeline.timings")
                 firsts.append((t["painted"] - t["received"]) / 1000)
+                page.wait_for_timeout(3000)  # Gradio's own player decodes the clip meanwhile: not the timeline's frames
                 frames.append(page.evaluate(FRAMES_JS, 60))
                 page.locator("#audio-input button[aria-label='Clear']").first.click()
                 page.wait_for_timeout(500)

@@ -189,12 +189,12 @@ def build(shared: dict) -> None:
             run = gr.Button(t("analyse"), variant="primary", elem_id="audio-run")
         with gr.Column(scale=3):
             notes = notes_area("audio-notes")
+            view = timeline.timeline("audio-timeline", label=t("tl_label"))
             metadata = gr.Dataframe(
                 headers=[text(k) for k in META_HEADERS], label=t("metadata"), interactive=False, wrap=True,
                 elem_id="audio-metadata",
             )  # fmt: skip
             per_language([metadata], lambda lang: empty_table(META_HEADERS, lang))
-            view = timeline.timeline("audio-timeline", label=t("tl_label"))
             wave_img = described_figure(t("waveform"), "audio-waveform")
             spec_img = described_figure(t("spectrogram"), "audio-spectrogram")
             result = gr.Audio(label=t("result_audio"), type="filepath", interactive=False, elem_id="audio-result")

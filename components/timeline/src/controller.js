@@ -149,7 +149,8 @@ export class Timeline {
       this.button("tl_zoom_in", () => this.zoomBy(0.5), "altl-zoom-in"),
       this.button("tl_fit", () => this.fit(), "altl-fit"),
     );
-    bar.append(this.playBtn, zoom);
+    this.clock = el("span", { class: "altl-clock", "aria-live": "off" });
+    bar.append(this.playBtn, this.clock, zoom);
     bar.append(this.select("tl_scale", SCALES.map((k) => [k, this.s(`tl_${k}`)]), this.scale, (v) => { this.scale = v; this.draw(); }));
     const maps = Object.keys(this.view.colormaps).filter((m) => m !== "RdBu_r");
     bar.append(this.select("tl_colormap", maps.map((m) => [m, m === "gray" ? this.s("tl_grey") : m]), this.cmap, (v) => { this.cmap = v; this.draw(); }));
@@ -235,6 +236,7 @@ export class Timeline {
     this.status.textContent = "";
     this.buildBar();
     this.resize();
+    this.afterMove();
   }
 
   player(track, index) {
@@ -395,6 +397,12 @@ export class Timeline {
   async toggleOverlay(key, on) {
     if (!on) { this.shown.delete(key); this.draw(); return; }
     this.shown.add(key);
+    if (key === "pitch" && this.scale === "linear") {
+      // f0 lives in the bottom tenth of a linear axis: show it on a log axis, as pitch tools do
+      this.scale = "log";
+      const select = this.bar.querySelector("select[data-key=tl_scale]");
+      if (select) select.value = "log";
+    }
     const missing = this.view.tracks.map((t, i) => [t, i]).filter(([t]) => !t.overlayData[key]);
     if (missing.length) {
       this.root.dataset.loading = "true";
@@ -539,6 +547,10 @@ export class Timeline {
       ctx.restore();
     }
     paintFrequencyAxis(ctx, lane, scale, THEME);
+    ctx.fillStyle = THEME.text;
+    ctx.font = `10px ${THEME.font}`;
+    ctx.textBaseline = "top";
+    ctx.fillText("Hz", 4, lane.y + 1);
   }
 
   paintLayer(ctx, lane, track) {
@@ -558,6 +570,9 @@ export class Timeline {
       ctx.textBaseline = "middle";
       layer.row_labels.forEach((label, r) => ctx.fillText(label.slice(0, 6), lane.x - 4, lane.y + (1 - (r + 0.5) / layer.rows) * lane.h));
       ctx.textAlign = "left";
+    } else if (layer.row_hz && layer.row_hz.length === layer.rows) {
+      const hz = (v) => layer.row_hz[clamp(Math.round(v), 0, layer.rows - 1)];
+      paintValueAxis(ctx, lane, 0, layer.rows, THEME, (v) => (hz(v) >= 1000 ? `${+(hz(v) / 1000).toFixed(1)}k` : `${Math.round(hz(v))}`));
     } else {
       paintValueAxis(ctx, lane, 0, layer.rows, THEME, (v) => `${Math.round(v)}`);
     }
@@ -836,6 +851,7 @@ export class Timeline {
     const lane = this.lanes.find((l) => l.kind === "wave" && l.track === this.active);
     const info = this.readAt(t, lane, lane ? lane.y + lane.h / 2 : 0);
     this.root.dataset.cursor = t.toFixed(4);
+    this.stage.setAttribute("aria-valuenow", t.toFixed(3));
     this.showReadout(info);
     this.paintTop();
     return track;
@@ -870,7 +886,10 @@ export class Timeline {
   }
 
   afterMove() {
-    this.root.dataset.current = this.playheadTime().toFixed(4);
+    const now = this.playheadTime();
+    this.root.dataset.current = now.toFixed(4);
+    if (this.clock) this.clock.textContent = `${timeText(now, 1)} / ${timeText(this.view.duration, 1)}`;
+    this.stage.setAttribute("aria-valuenow", (this.keyCursor ?? now).toFixed(3));
     this.paintTop();
   }
 

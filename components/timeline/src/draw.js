@@ -183,7 +183,9 @@ export function paintTimeAxis(ctx, lane, view, theme) {
   for (const t of niceTicks(view.t0, view.t1, Math.max(2, Math.floor(lane.w / 90)))) {
     const px = lane.x + ((t - view.t0) / span) * lane.w;
     ctx.fillRect(px, lane.y, 1, 4);
-    ctx.fillText(timeText(t, span), px, lane.y + 6);
+    const text = timeText(t, span);
+    const half = ctx.measureText(text).width / 2;
+    ctx.fillText(text, Math.max(half + 1, Math.min(lane.x + lane.w + 5 - half, px)), lane.y + 6); // inside the canvas
   }
   ctx.textAlign = "left";
 }
