@@ -11,7 +11,15 @@ from pathlib import Path
 
 import torch
 
-from bench import bench_audio, bench_augment, bench_compare, bench_features, bench_griffinlim, bench_wav2vec2
+from bench import (
+    bench_audio,
+    bench_augment,
+    bench_compare,
+    bench_features,
+    bench_griffinlim,
+    bench_timeline,
+    bench_wav2vec2,
+)
 from bench.common import RESULTS, Row, inputs, machine, table
 
 BENCHES = {
@@ -20,6 +28,7 @@ BENCHES = {
     "compare": bench_compare,
     "features": bench_features,
     "griffinlim": bench_griffinlim,
+    "timeline": bench_timeline,
     "wav2vec2": bench_wav2vec2,
 }
 
