@@ -34,6 +34,7 @@ def test_load_audio_slices_resamples_and_exports_like_torchaudio(client, stereo_
     played, _ = sf.read(player, dtype="float32", always_2d=True)
     np.testing.assert_allclose(played.T, expected.numpy(), atol=1 / 32768 + 1e-6)
     assert meta["sample_rate"] == 44_100 and ["loaded", "22050 frames from 1000 (0.500 s)"] in table["data"]
+    assert "Resampled from 44100 Hz to 16000 Hz: the result and the download are at 16000 Hz." in notes  # #19
     assert wave.endswith(".png") and spec.endswith(".png")
 
 
