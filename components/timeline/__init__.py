@@ -172,7 +172,7 @@ def show(clips: list[Clip], extra: dict | None = None) -> dict:
 def _source(data: dict) -> Source:
     sources = STORE.get(data.get("id"))
     index = data.get("track", 0)
-    if not isinstance(index, int) or not 0 <= index < len(sources):
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(sources):
         raise AudioLabError(f"No track {index!r} in this view.", zh=f"此视图中没有音轨 {index!r}。")
     return sources[index]
 
@@ -186,7 +186,7 @@ def _failure(err: Exception) -> dict:
 
 def _number(data: dict, key: str) -> float:
     value = data.get(key)
-    if not isinstance(value, int | float) or value != value or abs(value) > 1e7:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value or abs(value) > 1e7:
         raise AudioLabError(f"{key} must be a number, not {value!r}.", zh=f"{key} 必须是数字，而不是 {value!r}。")
     return float(value)
 

@@ -404,6 +404,7 @@ HOSTILE_FIELDS = [
     {"t0": "0"}, {"t1": None}, {"cols": "100"}, {"cols": 10**12}, {"cols": [100]}, {"cols": float("nan")},
     {"track": 2}, {"track": -1}, {"track": "0"}, {"track": 0.0}, {"track": None},
     {"id": "0" * 24}, {"id": None}, {"id": ["x"]}, {"id": {"a": 1}},
+    {"track": True}, {"t0": True}, {"cols": False},  # JSON true/false are not numbers here
 ]  # fmt: skip
 
 
