@@ -271,6 +271,18 @@ def align(audio, model_name, text, chunk_s, context_s):
     )
 
 
+@user_errors
+def emissions_view(audio, model_name, chunk_s, context_s) -> dict:
+    """The timeline of the clip with its emissions and the greedy transcript's tokens as regions (the
+    emissions just computed are remembered, so this does not run the model again)."""
+    path, decoded, em, spans, _ = _emissions(audio, model_name, chunk_s, context_s)
+    cut = decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]
+    tokens = timeline_compute.regions([(s.start_s, s.end_s, s.text, s.score) for s in spans], "char")
+    layer = timeline_layers.emission_layer(em.log_probs, list(em.labels), em.seconds_per_frame)
+    return timeline.show([timeline.Clip(cut, decoded.sample_rate, timeline.label("tl_input"), audio=path,
+                                        layers=[layer], regions=tokens)])  # fmt: skip
+
+
 def alignment_view(path: str, waveform, sample_rate: int, em: w2v.Emissions, words: list[w2v.Span]) -> dict:
     """The timeline of the aligned clip: word and character regions (click one to hear it) over the
     waveform and spectrogram, and the emissions (token probabilities) under the same time axis."""
@@ -447,6 +459,7 @@ def build(shared: dict) -> None:
                 cache_btn = gr.Button(t("w2v_cache_refresh"), size="sm")
         with gr.Column(scale=3):
             notes = notes_area("wav2vec2-notes")
+            view = timeline.timeline("wav2vec2-timeline", label=t("tl_label"))  # emissions, then the alignment
             with gr.Tabs():
                 with gr.Tab(t("w2v_tab_emission")):
                     emission_img = described_figure(t("w2v_emission"), "wav2vec2-emission")
@@ -457,7 +470,6 @@ def build(shared: dict) -> None:
                 with gr.Tab(t("w2v_tab_align")):
                     align_text = gr.Textbox(label=t("w2v_align_text"), lines=2, elem_id="wav2vec2-align-text")
                     align_btn = gr.Button(t("w2v_align_run"), elem_id="wav2vec2-align")
-                    view = timeline.timeline("wav2vec2-timeline", label=t("tl_label"))
                     align_img = described_figure(t("w2v_alignment"), "wav2vec2-alignment", interactive=False)
                     segment = gr.Audio(label=t("w2v_segment"), type="filepath", autoplay=True, interactive=False,
                                        elem_id="wav2vec2-segment")  # fmt: skip
@@ -491,7 +503,9 @@ def _wire(c: dict, shared: dict) -> None:
     common = [c["audio_in"], c["model"], c["chunk"], c["context"]]
     state = gr.State()
     run_out = [c["emission_img"], c["text_out"], c["npy_file"], c["json_file"], c["code"], c["notes"]]
-    keep_notes(c["run"].click(emissions, common, run_out, api_name="emissions"), c["notes"], emissions)
+    ran = c["run"].click(emissions, common, run_out, api_name="emissions")
+    keep_notes(ran, c["notes"], emissions)
+    ran.success(emissions_view, common, c["view"], api_name=False)
     hidden = gr.Button(visible=False)
     result = gr.JSON(visible=False)
     hidden.click(transcribe, common, [c["text_out"], result], api_name="transcribe")

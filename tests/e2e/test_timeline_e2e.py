@@ -214,11 +214,24 @@ def test_clicking_an_aligned_word_plays_exactly_that_span(page, tmp_path, monkey
     model.click()
     model.fill("tiny")
     page.get_by_role("option", name=re.compile("tiny-en")).click()
+    page.locator("#wav2vec2-run").click()  # emissions first: the timeline shows them under the clip
+    _ready(page, "wav2vec2-timeline", 60_000)
+    href = page.locator("#wav2vec2-npy a").first.get_attribute("href")
+    log_probs = np.load(io.BytesIO(page.request.get(href).body()))  # (frames, tokens), the download
+    shown = page.locator(ROOT.format("wav2vec2-timeline")).evaluate(
+        "e => { const l = e.timeline.view.tracks[0].layers[0]; return {rows: l.rows, cols: l.cols, "
+        "data: Array.from(l.data[0])}; }"
+    )
+    probs = np.exp(log_probs).T  # (tokens, frames): probabilities 0-1, quantised to 1/255
+    assert (shown["rows"], shown["cols"]) == probs.shape
+    assert np.abs(np.array(shown["data"]).reshape(probs.shape) / 255 - probs).max() <= 0.5 / 255 + 1e-6
+    first_view = page.locator(ROOT.format("wav2vec2-timeline")).get_attribute("data-view-id")
+
     page.get_by_role("tab", name="Forced alignment").click()
     page.locator("#wav2vec2-align-text textarea").fill("the heat is on")
     page.locator("#wav2vec2-align").click()
-    _ready(page, "wav2vec2-timeline", 60_000)
     root = page.locator(ROOT.format("wav2vec2-timeline"))
+    expect(root).not_to_have_attribute("data-view-id", first_view, timeout=60_000)
     regions = root.evaluate(f"e => e.timeline.view.tracks[0].regions.filter(r => r.tier === '{tier}')")
     assert [r["label"] for r in regions] == ["THE", "HEAT", "IS", "ON"]
     emissions = root.evaluate("e => e.timeline.view.tracks[0].layers[0]")
