@@ -123,6 +123,7 @@ def build_compare(
             align = gr.Radio(list(limits.CMP_ALIGNS), value="time", label=t("cmp_align"), elem_id=f"{prefix}-align")
             match = gr.Checkbox(False, label=t("cmp_match"), elem_id=f"{prefix}-match")
         button = gr.Button(t("cmp_run"), elem_id=f"{prefix}-run", size="sm")
+        view = timeline.timeline(f"{prefix}-timeline", label=t("tl_label")) if audio_a is not None else None
         metrics = gr.JSON(label=t("cmp_metrics"), elem_id=f"{prefix}-metrics")
         difference = gr.File(label=t("cmp_difference"), file_count="multiple" if files > 1 else "single",
                              elem_id=f"{prefix}-difference")  # fmt: skip
@@ -130,8 +131,19 @@ def build_compare(
             code = gr.Code(language="python", elem_id=f"{prefix}-code")
     panel = ComparePanel(align, match, button, metrics, difference, code)
     if audio_a is not None:
-        button.click(compare, [audio_a, audio_b, align, match], panel.outputs, api_name="compare")
+        event = button.click(compare, [audio_a, audio_b, align, match], panel.outputs, api_name="compare")
+        event.success(clips_view, [audio_a, audio_b, align], view, api_name=False)
     return panel
+
+
+@user_errors
+def clips_view(audio_a, audio_b, align):
+    """The A/B timeline of the tab's clip (A) and clip B."""
+    path_b = input_path(audio_b)
+    if not path_b:
+        return gr.skip()
+    return ab_view(require_audio(audio_a), [(path_b, timeline.label("tl_clip_b"))], align,
+                   name_a=timeline.label("tl_clip_a"))  # fmt: skip
 
 
 def ab_view(path_a: str, others: list[tuple[str, list[str]]], align: str, *, name_a: list[str],

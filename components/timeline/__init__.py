@@ -96,6 +96,8 @@ register(
         ),
         "tl_grey": ("grey", "灰度"),
         "tl_input": ("input", "输入"),
+        "tl_clip_a": ("clip A", "音频 A"),
+        "tl_clip_b": ("clip B", "音频 B"),
         "tl_original": ("original", "原始"),
         "tl_result": ("result", "结果"),
         "tl_reconstruction": ("Griffin-Lim", "Griffin-Lim 重建"),

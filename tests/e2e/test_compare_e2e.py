@@ -24,3 +24,12 @@ def test_comparing_a_clip_with_a_louder_copy_shows_6_db_of_loudness(page, tmp_pa
     expect(metrics).to_contain_text(re.compile(r"loudness_difference_db\W*6\b"))  # B is 6 dB louder
     link = page.locator("#audio-cmp-difference a").first
     expect(link).to_have_attribute("href", re.compile(r"difference_db\.npy$"))
+    # the two takes on one timeline: B's difference layer reads +6 dB where the chirp is
+    root = page.locator("#audio-cmp-timeline .altl-root")
+    expect(root).to_have_attribute("data-empty", "false", timeout=60_000)
+    names = root.evaluate("e => e.timeline.view.tracks.map(t => t.name[0])")
+    assert names == ["clip A", "clip B"]
+    lufs = root.evaluate("e => e.timeline.view.tracks.map(t => t.lufs)")
+    assert abs(lufs[1] - lufs[0] - 6.0) < 0.05, lufs
+    diff = root.evaluate("e => { const l = e.timeline.view.tracks[0].layers[0]; return [l.name, l.vmin, l.vmax]; }")
+    assert diff[0] == "B − A" and diff[1] == -diff[2]  # a diverging range centred on 0 dB
