@@ -340,3 +340,8 @@ def test_a_feature_layer_reads_the_features_own_values_under_the_cursor(page, tm
             mfcc[0, row, k],
         )
         assert "MFCC coefficient" in r["text"]
+    # the overview strip: clicking a quarter of the way along centres the zoomed view on 150 s
+    overview = _lane(page, "audio-timeline", "overview")
+    page.mouse.click(overview["left"] + overview["w"] * 0.25, overview["top"] + overview["h"] / 2)
+    s = _state(page, "audio-timeline")
+    assert abs((float(s["t0"]) + float(s["t1"])) / 2 - 150.0) < 1.0 and float(s["t1"]) - float(s["t0"]) < 0.05, s

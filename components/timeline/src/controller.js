@@ -273,6 +273,7 @@ export class Timeline {
     const lanes = [];
     let y = 4;
     const add = (lane, h) => { lanes.push({ ...lane, x: GUTTER, y, w, h }); y += h + 3; };
+    add({ kind: "overview" }, 22); // the whole clip, with the visible range: click or drag to move there
     this.view.tracks.forEach((track, ti) => {
       const channels = track.channels;
       for (let c = 0; c < channels; c++) add({ kind: "wave", track: ti, channel: c }, phone ? 44 : 56);
@@ -443,6 +444,7 @@ export class Timeline {
     for (const lane of this.lanes) {
       const track = this.view.tracks[lane.track];
       if (lane.kind === "axis") { paintTimeAxis(ctx, lane, this.range, THEME); continue; }
+      if (lane.kind === "overview") { this.paintOverview(ctx, lane); continue; }
       ctx.fillStyle = THEME.back;
       ctx.fillRect(lane.x, lane.y, lane.w, lane.h);
       if (lane.kind === "wave") this.paintWave(ctx, lane, track);
@@ -460,6 +462,33 @@ export class Timeline {
     d.ceiling = String(this.ceiling);
     d.drawn = String((+d.drawn || 0) + 1);
     if (this.timings && !this.timings.painted) this.timings.painted = performance.now();
+  }
+
+  paintOverview(ctx, lane) {
+    const track = this.view.tracks[0];
+    const whole = { t0: 0, t1: this.view.duration };
+    ctx.fillStyle = "#e5e7eb";
+    ctx.fillRect(lane.x, lane.y, lane.w, lane.h);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(lane.x, lane.y, lane.w, lane.h);
+    ctx.clip();
+    paintPeaks(ctx, lane, whole, track, track.peaks, 0, "#6b7280");
+    ctx.restore();
+    const a = lane.x + (this.range.t0 / whole.t1) * lane.w, b = lane.x + (this.range.t1 / whole.t1) * lane.w;
+    ctx.fillStyle = "rgba(37,99,235,0.18)";
+    ctx.fillRect(a, lane.y, Math.max(2, b - a), lane.h);
+    ctx.strokeStyle = "#2563eb";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(a + 0.5, lane.y + 0.5, Math.max(2, b - a) - 1, lane.h - 1);
+  }
+
+  /** Centre the visible range on the time under overview pixel `px`. */
+  overviewTo(px) {
+    const lane = this.lanes[0];
+    const t = ((px - lane.x) / lane.w) * this.view.duration;
+    const span = this.range.t1 - this.range.t0;
+    this.setRange(t - span / 2, t + span / 2);
   }
 
   tierRegions(track, tier) {
@@ -592,7 +621,7 @@ export class Timeline {
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.height);
-    const body = this.lanes.filter((l) => l.kind !== "axis");
+    const body = this.lanes.filter((l) => l.kind !== "axis" && l.kind !== "overview");
     const yTop = body[0].y, yBottom = body[body.length - 1].y + body[body.length - 1].h;
     if (this.stopAt) {
       const a = this.xAt(this.stopAt.from), b = this.xAt(this.stopAt.until);
@@ -731,7 +760,9 @@ export class Timeline {
         drag = { pinch: Math.abs(a.x - b.x) || 1, range: { ...this.range }, centre: this.timeAt((a.x + b.x) / 2) };
       } else {
         const p = this.point(e);
-        drag = { x: p.x, y: p.y, range: { ...this.range }, moved: false };
+        const lane = this.laneAt(p.y);
+        drag = { x: p.x, y: p.y, range: { ...this.range }, moved: false, overview: lane && lane.kind === "overview" };
+        if (drag.overview) this.overviewTo(p.x);
       }
     });
     stage.addEventListener("pointermove", (e) => {
@@ -746,6 +777,10 @@ export class Timeline {
         this.setRange(drag.centre - u * span, drag.centre - u * span + span);
         return;
       }
+      if (drag && drag.overview && pointers.size === 1) {
+        this.overviewTo(p.x);
+        return;
+      }
       if (drag && !drag.pinch && pointers.size === 1) {
         const dx = p.x - drag.x;
         if (Math.abs(dx) > 4) drag.moved = true;
@@ -758,7 +793,7 @@ export class Timeline {
     });
     const end = (e) => {
       const p = this.point(e);
-      const wasTap = drag && !drag.pinch && !drag.moved && pointers.size === 1;
+      const wasTap = drag && !drag.pinch && !drag.moved && !drag.overview && pointers.size === 1;
       pointers.delete(e.pointerId);
       if (wasTap && e.type === "pointerup") this.click(p, e);
       if (pointers.size === 0) drag = null;
@@ -784,7 +819,7 @@ export class Timeline {
 
   hoverAt(p) {
     const lane = this.laneAt(p.y);
-    if (!lane || lane.kind === "axis" || p.x < lane.x || p.x > lane.x + lane.w) {
+    if (!lane || lane.kind === "axis" || lane.kind === "overview" || p.x < lane.x || p.x > lane.x + lane.w) {
       this.hover = null;
       this.showReadout(null);
       this.paintTop();
