@@ -71,10 +71,11 @@ register(
         "tl_loading": ("Computing detail…", "正在计算细节…"),
         "tl_empty": ("Run the tab to see its sound here.", "运行本页后，这里会显示声音。"),
         "tl_help": (
-            "Wheel or pinch: zoom · drag or shift+wheel: pan · click: seek · double-click: show all · "
-            "space: play/pause · ←/→: move · +/−: zoom · A/B: switch track",
-            "滚轮或双指：缩放 · 拖动或 Shift+滚轮：平移 · 单击：跳转 · 双击：显示全部 · "
-            "空格：播放/暂停 · ←/→：移动 · +/−：缩放 · A/B：切换音轨",
+            "Wheel or pinch: zoom · drag or shift+wheel: pan · click: seek · double-click or 0: show all · "
+            "space: play/pause · ←/→: move the cursor · Enter: play from it · +/−: zoom · A/B: switch track · "
+            "top strip: the whole clip",
+            "滚轮或双指：缩放 · 拖动或 Shift+滚轮：平移 · 单击：跳转 · 双击或 0：显示全部 · "
+            "空格：播放/暂停 · ←/→：移动光标 · 回车：从光标处播放 · +/−：缩放 · A/B：切换音轨 · 顶部条：整段音频",
         ),
         "tl_canvas": (
             "Waveform and spectrogram on one time axis. Use the arrow keys to move the cursor; "
