@@ -22,6 +22,7 @@ from audiolab.core import cache, limits
 from components import (
     audio_tab,
     augment_tab,
+    fast_config,
     features_tab,
     griffinlim_tab,
     page,
@@ -53,6 +54,7 @@ TABS = [
 
 def build_demo() -> gr.Blocks:
     """The whole app: one ``gr.Blocks`` with a tab per feature area."""
+    fast_config.install()  # block configs from remembered signatures (start-up)
     shared: dict = {}
     with gr.Blocks(title="TorchAudio Lab", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         gr.Markdown("# TorchAudio Lab")
