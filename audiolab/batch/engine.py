@@ -28,7 +28,8 @@ from audiolab.core.errors import AudioLabError
 ENGINES = ("local", "ray")
 MANIFEST = "manifest.jsonl"
 RECIPE = "recipe.json"
-WINDOW_PER_WORKER = 2  # files queued per worker process (a crash loses at most these to a retry)
+WINDOW_PER_WORKER = 2  # tasks queued per worker process (a crash loses at most these to a retry)
+CHUNK_MAX = 4  # files per task at most (small files: fewer round trips; a crash retries them one by one)
 DIED = "The worker process died on this file (a crash, or the machine ran out of memory)."
 
 Job = tuple[str, str]  # (source path, relative path)
@@ -150,23 +151,35 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                                initargs=(cache.default_device(),))  # fmt: skip
 
 
+def process_files(recipe: dict, jobs: list[Job], out_dir: str) -> list[dict]:
+    """:func:`tasks.process_file` of each job, in a worker: one round trip for a few small files."""
+    return [tasks.process_file(recipe, src, rel, out_dir) for src, rel in jobs]
+
+
+def chunk_size(pending: int, workers: int) -> int:
+    """Files per task: up to ``CHUNK_MAX`` while there are many left (fewer round trips between the
+    processes), one at a time near the end (every worker busy until the last file)."""
+    return max(1, min(CHUNK_MAX, pending // (workers * 4)))
+
+
 def _drain(pool: ProcessPoolExecutor, recipe: dict, pending: deque, out_dir: Path, window: int,
-           lost: list[Job]) -> Iterator[dict]:  # fmt: skip
-    """Feed ``pending`` jobs to ``pool`` (at most ``window`` queued) and yield their records; if the
-    pool breaks, the jobs it held go to ``lost``."""
-    running: dict[Future, Job] = {}
+           lost: list[Job], workers: int = 1) -> Iterator[dict]:  # fmt: skip
+    """Feed ``pending`` jobs to ``pool`` (at most ``window`` tasks queued, each of a few files) and
+    yield their records; if the pool breaks, the jobs it held go to ``lost``."""
+    running: dict[Future, list[Job]] = {}
     try:
         while pending or running:
             while pending and len(running) < window:
-                job = pending.popleft()
-                running[pool.submit(tasks.process_file, recipe, job[0], job[1], str(out_dir))] = job
+                size = chunk_size(len(pending), workers)
+                chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+                running[pool.submit(process_files, recipe, chunk, str(out_dir))] = chunk
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                record = future.result()
+                records = future.result()
                 del running[future]
-                yield record
+                yield from records
     except BrokenProcessPool:
-        lost.extend(running.values())
+        lost.extend(job for chunk in running.values() for job in chunk)
 
 
 def local_records(recipe: dict, jobs: list[Job], out_dir: Path, workers: int) -> Iterator[dict]:
@@ -180,7 +193,7 @@ def local_records(recipe: dict, jobs: list[Job], out_dir: Path, workers: int) ->
     pending, lost = deque(jobs), []
     while pending:
         with _pool(workers) as pool:
-            yield from _drain(pool, recipe, pending, out_dir, workers * WINDOW_PER_WORKER, lost)
+            yield from _drain(pool, recipe, pending, out_dir, workers * WINDOW_PER_WORKER, lost, workers)
     for job in lost:
         alone: list[Job] = []
         with _pool(1) as pool:

@@ -259,3 +259,26 @@ def test_the_command_exits_0_1_or_2_and_prints_a_summary(clips, tmp_path, capsys
     (tmp_path / "r.json").write_text('{"version": 1, "feature": "mfcc", "params": {"n_fft": -1}}')
     assert cli.main(args) == 2
     assert "error: n_fft=-1 is out of range" in capsys.readouterr().err
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="the patch reaches forked workers")
+def test_a_worker_killed_in_a_chunk_of_files_loses_only_the_killer(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "_context", lambda: multiprocessing.get_context("fork"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(23):
+        signals.write(folder / f"c{i:02d}.wav", signals.sine(200 + 40 * i, 16_000, 0.3), 16_000)
+    signals.write(folder / "c11_killer.wav", signals.sine(), 16_000)
+    assert engine.chunk_size(24, 2) == 3  # the killer shares its task with other files
+    compute = tasks.COMPUTE["feature"]
+
+    def dies_on_the_killer(recipe, path):
+        if path.endswith("killer.wav"):
+            os._exit(3)
+        return compute(recipe, path)
+
+    monkeypatch.setitem(tasks.COMPUTE, "feature", dies_on_the_killer)
+    summary = run(MFCC, folder, tmp_path / "out", workers=2)
+    records = manifest(tmp_path / "out")
+    assert (summary.ok, summary.failed) == (23, 1) and records["c11_killer.wav"]["message"] == engine.DIED
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == [f"c{i:02d}.npy" for i in range(23)]
