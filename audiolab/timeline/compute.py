@@ -17,6 +17,7 @@ from the audio, so detail is exact at any zoom. Spectra are ``torchaudio.functio
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import zlib
 
@@ -50,7 +51,12 @@ def unpack(text: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def colormaps() -> dict[str, str]:
     """Every offered colormap as packed ``(256, 3)`` uint8 RGB tables (matplotlib's, as in the PNGs)."""
-    return {name: pack(render.colormap_table(name)) for name in (*COLORMAPS, DIVERGING)}
+    return dict(_packed_colormaps())
+
+
+@functools.lru_cache(maxsize=1)
+def _packed_colormaps() -> tuple[tuple[str, str], ...]:
+    return tuple((name, pack(render.colormap_table(name))) for name in (*COLORMAPS, DIVERGING))
 
 
 # --- spectra ---------------------------------------------------------------------------------------
@@ -112,6 +118,18 @@ def spectrum_db(x: torch.Tensor, centers: torch.Tensor, n_fft: int) -> torch.Ten
     return torch.cat(out, dim=-1) if out else torch.empty(n_fft // 2 + 1, 0)
 
 
+def column_max_db(x: torch.Tensor, centers: torch.Tensor, n_fft: int, per_col: int) -> torch.Tensor:
+    """:func:`spectrum_db` of the frames centred at ``centers`` (a multiple of ``per_col`` of them),
+    each run of ``per_col`` frames max-pooled into one column: ``(n_fft // 2 + 1, columns)``. The
+    maximum is taken over the power, before the dB conversion (the same values: the conversion is
+    monotonic), so only the pooled columns are converted."""
+    window = _window(n_fft, x.device)
+    scale = (2.0 / float(window.sum())) ** 2
+    power = torch.fft.rfft(frames_at(x, centers, n_fft) * window, dim=-1).abs().square_()
+    pooled = power.view(-1, per_col, power.shape[-1]).amax(dim=1).mul_(scale)
+    return F.amplitude_to_DB(pooled.T, multiplier=10.0, amin=1e-12, db_multiplier=0.0)
+
+
 def pool_rows(values: np.ndarray, rows: int) -> np.ndarray:
     """Max over groups of adjacent rows (axis -2) so at most ``rows`` remain; group ``i`` is rows
     ``floor(i n / rows)`` up to ``floor((i + 1) n / rows)``."""
@@ -147,8 +165,8 @@ def spectrogram_columns(
     out = []
     with torch.no_grad():
         for channel in waveform:
-            parts = [pool_rows(pool_cols(spectrum_db(channel, centers[i : i + chunk], n_fft).cpu().numpy(), per_col),
-                               rows) for i in range(0, centers.numel(), chunk)]  # fmt: skip
+            parts = [pool_rows(column_max_db(channel, centers[i : i + chunk], n_fft, per_col).cpu().numpy(), rows)
+                     for i in range(0, centers.numel(), chunk)]  # fmt: skip
             out.append(np.concatenate(parts, axis=-1))
     return np.stack(out).astype(np.float32), per_col
 
