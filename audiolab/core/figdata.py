@@ -24,6 +24,7 @@ from audiolab.core import labels
 
 GRID_X, GRID_Y = 100, 48  # heatmap cells per panel in the table
 MAX_POINTS = 2000  # points per line in the table (evenly spaced picks beyond that)
+POOL_SLAB = 1 << 20  # values pooled at once (bounded memory for large maps)
 PANELS_DESCRIBED = 3  # panels named in the alt text; the rest are in the table
 
 
@@ -101,18 +102,24 @@ def _clause(title: str, parts: list[str]) -> str:
 
 
 def _pool(values: np.ndarray, axis: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """Block means of ``values`` along ``axis`` into at most ``cells`` blocks (NaN and inf ignored), and the
-    centre of each block as a fraction (0 to 1) of the axis."""
+    """Block means of 2-D ``values`` along ``axis`` into at most ``cells`` blocks (NaN and inf ignored), and
+    the centre of each block as a fraction (0 to 1) of the axis. Slabs of at most ``POOL_SLAB`` values
+    at a time: a figure's table never holds a full-size copy of a large map."""
     size = values.shape[axis]
     if size <= cells:
         return values, (np.arange(size) + 0.5) / max(size, 1)
     edges = np.linspace(0, size, cells + 1).astype(np.int64)
-    finite = np.isfinite(values)
-    sums = np.add.reduceat(np.where(finite, values, 0.0), edges[:-1], axis=axis)
-    counts = np.add.reduceat(finite.astype(np.int64), edges[:-1], axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return means, (edges[:-1] + edges[1:]) / (2 * size)
+    other = 1 - axis
+    step = max(1, POOL_SLAB // max(size, 1))
+    parts = []
+    for i in range(0, values.shape[other], step):
+        part = values[i : i + step] if other == 0 else values[:, i : i + step]
+        finite = np.isfinite(part)
+        sums = np.add.reduceat(np.where(finite, part, 0.0), edges[:-1], axis=axis, dtype=np.float64)
+        counts = np.add.reduceat(finite, edges[:-1], axis=axis, dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+    return np.concatenate(parts, axis=other), (edges[:-1] + edges[1:]) / (2 * size)
 
 
 def grid(
@@ -129,7 +136,9 @@ def grid(
     """A heatmap: ``values`` ``(y, x)``, row 0 at the bottom, cells spread over ``extent`` ``(x0, x1, y0, y1)``
     (the table gives cell centres), or at explicit ``x``/``y`` coordinates (numbers or text, one a column/row;
     not pooled)."""
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
+    if values.dtype.kind not in "f":
+        values = values.astype(np.float64)
     value_words = _range_words(value_name, values)
     values, across = _pool(values, 1, GRID_X if x is None else values.shape[1])
     values, up = _pool(values, 0, GRID_Y if y is None else values.shape[0])

@@ -148,15 +148,28 @@ def _reflect(x: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
     return torch.nn.functional.pad(x[None, None], pad, mode="reflect")[0, 0]
 
 
-def _spectrogram_view(waveform: torch.Tensor, sample_rate: int) -> tuple[np.ndarray, str]:
-    """The dB spectrogram drawn for ``waveform``, ``(channel, freq, time)``, and the channels note."""
+def _spectrogram_view(waveform: torch.Tensor, sample_rate: int, *, max_rows: int | None = None,
+                      ranges: list[tuple[float, float]] | None = None) -> tuple[np.ndarray, str]:  # fmt: skip
+    """The dB spectrogram drawn for ``waveform``, ``(channel, freq, time)``, and the channels note.
+
+    With ``max_rows``, each channel's frequency bins are max-pooled to at most that many rows as it
+    is computed (a figure row is shorter than that; memory stays one channel's spectrogram), and
+    ``ranges`` receives each channel's finite (min, max) before pooling."""
     data, note = _channels(waveform)
     n_fft = 512 if sample_rate <= 16_000 else 1024
     n_fft = min(n_fft, max(16, 2 ** int(np.log2(max(data.shape[-1], 16)))))
     needed = -(-data.shape[-1] // limits.MAX_VIEW_FRAMES)  # bounded work for long audio
     hop = max(n_fft // 4, 1 << (needed - 1).bit_length())  # powers of two: few cached transforms
-    spec = torch.cat([spectrogram_db(torch.from_numpy(ch[None]), n_fft=n_fft, hop_length=hop) for ch in data])
-    return spec.numpy(), note
+    channels = []
+    for ch in data:
+        spec = spectrogram_db(torch.from_numpy(ch[None]), n_fft=n_fft, hop_length=hop).numpy()
+        if ranges is not None:
+            ranges.append(_finite_range([spec], np.inf, -np.inf))
+        if max_rows and spec.shape[-2] > max_rows:
+            starts = np.floor(np.arange(max_rows) * spec.shape[-2] / max_rows).astype(np.int64)
+            spec = np.maximum.reduceat(spec, starts, axis=-2)
+        channels.append(spec)
+    return np.concatenate(channels), note
 
 
 def spectrogram_image(waveform: torch.Tensor, sample_rate: int, title: str = "Spectrogram") -> np.ndarray:
@@ -180,12 +193,17 @@ def _finite_range(arrays, low: float, high: float) -> tuple[float, float]:
     return (lo if np.isfinite(lo) else low), (hi if np.isfinite(hi) else high)
 
 
+PAIR_MAX_ROWS = 320  # frequency rows kept per channel in before/after figures (1024-point FFTs: 513 bins)
+
+
 def spectrogram_pair(clips: list[tuple[torch.Tensor, int]], titles: list[str]) -> list[np.ndarray]:
     """Spectrograms of clips ``(waveform, sample_rate)`` to compare: one time axis (the longest clip's,
     shorter ones padded with the floor colour) and one colour scale (dB) for all."""
-    views = [_spectrogram_view(x, rate) for x, rate in clips]
+    ranges: list[tuple[float, float]] = []
+    views = [_spectrogram_view(x, rate, max_rows=PAIR_MAX_ROWS, ranges=ranges) for x, rate in clips]
     seconds = max(x.shape[-1] / rate for x, rate in clips)
-    vmin, vmax = _finite_range((v for v, _ in views), -80.0, 0.0)  # one view at a time: no copies of all
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    vmin, vmax = (lo if np.isfinite(lo) else -80.0), (hi if np.isfinite(hi) else 0.0)
     images = []
     for (spec, note), (x, rate), title in zip(views, clips, titles, strict=True):
         columns = max(spec.shape[-1], round(spec.shape[-1] * seconds * rate / x.shape[-1]))
