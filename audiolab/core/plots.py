@@ -165,10 +165,7 @@ def _spectrogram_view(waveform: torch.Tensor, sample_rate: int, *, max_rows: int
         spec = spectrogram_db(torch.from_numpy(ch[None]), n_fft=n_fft, hop_length=hop).numpy()
         if ranges is not None:
             ranges.append(_finite_range([spec], np.inf, -np.inf))
-        if max_rows and spec.shape[-2] > max_rows:
-            starts = np.floor(np.arange(max_rows) * spec.shape[-2] / max_rows).astype(np.int64)
-            spec = np.maximum.reduceat(spec, starts, axis=-2)
-        channels.append(spec)
+        channels.append(render.pool_rows(spec, max_rows) if max_rows else spec)
     return np.concatenate(channels), note
 
 

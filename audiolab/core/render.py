@@ -35,6 +35,16 @@ def _font_file(size: int, cjk: bool) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
+def pool_rows(values: np.ndarray, rows: int) -> np.ndarray:
+    """Max over groups of adjacent rows (axis -2) so at most ``rows`` remain; group ``i`` is rows
+    ``floor(i n / rows)`` up to ``floor((i + 1) n / rows)``."""
+    n = values.shape[-2]
+    if n <= rows:
+        return values
+    starts = np.floor(np.arange(rows) * n / rows).astype(np.int64)
+    return np.maximum.reduceat(values, starts, axis=-2)
+
+
 @lru_cache(maxsize=16)
 def colormap_table(name: str) -> np.ndarray:
     """``(256, 3)`` uint8 RGB lookup table of a matplotlib colormap."""

@@ -26,6 +26,7 @@ import torch
 import torchaudio.functional as F
 
 from audiolab.core import cache, limits, render
+from audiolab.core.render import pool_rows
 
 COLORMAPS = ("viridis", "magma", "inferno", "cividis", "gray")  # spectrogram colormaps offered
 DIVERGING = "RdBu_r"  # colormap of difference layers (B minus A)
@@ -105,16 +106,11 @@ def spectrum_db(x: torch.Tensor, centers: torch.Tensor, n_fft: int) -> torch.Ten
 
     Equals ``F.spectrogram(x, pad=0, window=hann, n_fft, hop, n_fft, power=2, normalized=False)``
     at centres ``k * hop`` (then ``10 log10``, scaled so a full-scale sine's peak is 0 dB); frames
-    are gathered ``TIMELINE_FRAME_BLOCK`` samples at a time, so memory stays bounded.
+    are gathered ``TIMELINE_FRAME_BLOCK`` samples at a time, so memory stays bounded. It is
+    :func:`column_max_db` with one frame per column.
     """
-    window = _window(n_fft, x.device)
-    scale = (2.0 / float(window.sum())) ** 2
     block = max(1, limits.TIMELINE_FRAME_BLOCK // n_fft)
-    out = []
-    for start in range(0, centers.numel(), block):
-        frames = frames_at(x, centers[start : start + block], n_fft)
-        power = torch.fft.rfft(frames * window, dim=-1).abs().square_() * scale
-        out.append(F.amplitude_to_DB(power.T, multiplier=10.0, amin=1e-12, db_multiplier=0.0))
+    out = [column_max_db(x, centers[start : start + block], n_fft, 1) for start in range(0, centers.numel(), block)]
     return torch.cat(out, dim=-1) if out else torch.empty(n_fft // 2 + 1, 0)
 
 
@@ -128,23 +124,6 @@ def column_max_db(x: torch.Tensor, centers: torch.Tensor, n_fft: int, per_col: i
     power = torch.fft.rfft(frames_at(x, centers, n_fft) * window, dim=-1).abs().square_()
     pooled = power.view(-1, per_col, power.shape[-1]).amax(dim=1).mul_(scale)
     return F.amplitude_to_DB(pooled.T, multiplier=10.0, amin=1e-12, db_multiplier=0.0)
-
-
-def pool_rows(values: np.ndarray, rows: int) -> np.ndarray:
-    """Max over groups of adjacent rows (axis -2) so at most ``rows`` remain; group ``i`` is rows
-    ``floor(i n / rows)`` up to ``floor((i + 1) n / rows)``."""
-    n = values.shape[-2]
-    if n <= rows:
-        return values
-    starts = np.floor(np.arange(rows) * n / rows).astype(np.int64)
-    return np.maximum.reduceat(values, starts, axis=-2)
-
-
-def pool_cols(values: np.ndarray, group: int) -> np.ndarray:
-    """Max over groups of ``group`` adjacent columns (axis -1); the count must divide evenly."""
-    if group == 1:
-        return values
-    return values.reshape(*values.shape[:-1], -1, group).max(axis=-1)
 
 
 def spectrogram_columns(
