@@ -253,11 +253,11 @@ def align(audio, model_name, text, chunk_s, context_s):
         )
     words = w2v.align(em, text)
     clean = w2v.tokenize(text, em)[0]
-    cut = decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]
+    cut = _analysed(decoded, em)
     image, geometry = w2v_figures.alignment_image(cut, decoded.sample_rate, words)
     rows = [[w.text, round(w.start_s, 3), round(w.end_s, 3), round(w.score, 3)] for w in words]
     data = {"model": em.model, "transcript": clean, "words": [w.as_dict() for w in words]}
-    view = alignment_view(path, cut, decoded.sample_rate, em, words)  # the timeline's, from the state (not the API)
+    view = alignment_view(path, decoded, em, words)  # the timeline's, from the state (not the API)
     state = {"path": path, "rate": decoded.sample_rate, "geometry": geometry,
              "words": [[w.text, w.start_s, w.end_s] for w in words], "view": view}  # fmt: skip
     code = w2v_snippets.align_code(Path(path).name, w2v_models.load_model(model_name), clean)
@@ -271,27 +271,34 @@ def align(audio, model_name, text, chunk_s, context_s):
     )
 
 
+def _analysed(decoded: aio.Decoded, em: w2v.Emissions) -> torch.Tensor:
+    """The audio the emissions cover, ``(channel, time)``."""
+    return decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]
+
+
+def emissions_timeline(path: str, decoded: aio.Decoded, em: w2v.Emissions, regions: list[dict]) -> dict:
+    """The timeline of the analysed clip with ``regions`` over it and the emissions (token
+    probabilities) under the same time axis."""
+    layer = timeline_layers.emission_layer(em.log_probs, list(em.labels), em.seconds_per_frame)
+    clip = timeline.Clip(_analysed(decoded, em), decoded.sample_rate, timeline.label("tl_input"), audio=path,
+                         layers=[layer], regions=regions)  # fmt: skip
+    return timeline.show([clip])
+
+
 @user_errors
 def emissions_view(audio, model_name, chunk_s, context_s) -> dict:
-    """The timeline of the clip with its emissions and the greedy transcript's tokens as regions (the
-    emissions just computed are remembered, so this does not run the model again)."""
+    """The emissions timeline with the greedy transcript's tokens as regions (the emissions just
+    computed are remembered, so this does not run the model again)."""
     path, decoded, em, spans, _ = _emissions(audio, model_name, chunk_s, context_s)
-    cut = decoded.waveform[:, : int(em.duration_s * decoded.sample_rate) + 1]
     tokens = timeline_compute.regions([(s.start_s, s.end_s, s.text, s.score) for s in spans], "char")
-    layer = timeline_layers.emission_layer(em.log_probs, list(em.labels), em.seconds_per_frame)
-    return timeline.show([timeline.Clip(cut, decoded.sample_rate, timeline.label("tl_input"), audio=path,
-                                        layers=[layer], regions=tokens)])  # fmt: skip
+    return emissions_timeline(path, decoded, em, tokens)
 
 
-def alignment_view(path: str, waveform, sample_rate: int, em: w2v.Emissions, words: list[w2v.Span]) -> dict:
-    """The timeline of the aligned clip: word and character regions (click one to hear it) over the
-    waveform and spectrogram, and the emissions (token probabilities) under the same time axis."""
+def alignment_view(path: str, decoded: aio.Decoded, em: w2v.Emissions, words: list[w2v.Span]) -> dict:
+    """The emissions timeline with word and character regions (click one to hear it)."""
     word_regions = timeline_compute.regions([(w.start_s, w.end_s, w.text, w.score) for w in words], "word")
     chars = [(c.start_s, c.end_s, c.text, c.score) for w in words for c in w.chars]
-    layer = timeline_layers.emission_layer(em.log_probs, list(em.labels), em.seconds_per_frame)
-    clip = timeline.Clip(waveform, sample_rate, timeline.label("tl_input"), audio=path, layers=[layer],
-                         regions=word_regions + timeline_compute.regions(chars, "char"))  # fmt: skip
-    return timeline.show([clip])
+    return emissions_timeline(path, decoded, em, word_regions + timeline_compute.regions(chars, "char"))
 
 
 @gpu_wrap
