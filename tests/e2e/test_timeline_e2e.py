@@ -56,6 +56,16 @@ def _x_of(page, tl: str, lane: dict, t: float) -> float:
     return lane["left"] + (t - t0) / (t1 - t0) * lane["w"]
 
 
+def _augment(page, tmp_path, seconds: float, chain: str) -> None:
+    """Run ``chain`` on a 440 Hz tone at a quarter of full scale in the Augment tab; wait for its timeline."""
+    path = signals.write(tmp_path / "tone.wav", signals.sine(440, 16_000, seconds, amp=0.25), 16_000)
+    page.get_by_role("tab", name="Augment").click()
+    _upload(page, "aug-input", path)
+    page.locator("#aug-chain textarea").fill(chain)
+    page.locator("#aug-run").click()
+    _ready(page, "aug-timeline", 90_000)
+
+
 def _settled(page, tl: str) -> None:
     expect(page.locator(ROOT.format(tl))).to_have_attribute("data-loading", "false", timeout=30_000)
 
@@ -161,12 +171,7 @@ def test_pitch_overlay_reads_the_f0_of_a_tone_and_the_axis_can_be_log_or_mel(pag
 
 
 def test_ab_switch_keeps_the_position_and_one_zoom_moves_both_tracks(page, tmp_path):
-    path = signals.write(tmp_path / "tone.wav", signals.sine(440, 16_000, 4.0, amp=0.25), 16_000)
-    page.get_by_role("tab", name="Augment").click()
-    _upload(page, "aug-input", path)
-    page.locator("#aug-chain textarea").fill('[{"op": "gain", "gain_db": 6}]')
-    page.locator("#aug-run").click()
-    _ready(page, "aug-timeline", 90_000)
+    _augment(page, tmp_path, 4.0, '[{"op": "gain", "gain_db": 6}]')
     root = page.locator(ROOT.format("aug-timeline"))
     wave_a = _lane(page, "aug-timeline", "wave", 0)
     wave_b = _lane(page, "aug-timeline", "wave", 1)
@@ -295,12 +300,7 @@ def test_a_ten_minute_clip_shows_at_once_and_zooms_to_samples(page, tmp_path):
 
 
 def test_one_augment_step_against_the_audio_before_it(page, tmp_path):
-    path = signals.write(tmp_path / "tone.wav", signals.sine(440, 16_000, 2.0, amp=0.25), 16_000)
-    page.get_by_role("tab", name="Augment").click()
-    _upload(page, "aug-input", path)
-    page.locator("#aug-chain textarea").fill('[{"op": "gain", "gain_db": 6}, {"op": "gain", "gain_db": -3}]')
-    page.locator("#aug-run").click()
-    _ready(page, "aug-timeline", 90_000)
+    _augment(page, tmp_path, 2.0, '[{"op": "gain", "gain_db": 6}, {"op": "gain", "gain_db": -3}]')
     first = page.locator(ROOT.format("aug-timeline")).get_attribute("data-view-id")
     page.locator("#aug-cmp-step input").click()
     page.get_by_role("option", name=re.compile(r"step 2 \(gain\)")).click()

@@ -228,6 +228,7 @@ export class Timeline {
     this.floor = this.ceiling - 90;
     this.active = 0;
     this.range = { t0: 0, t1: view.duration || 1 };
+    this.showRange();
     this.players = view.tracks.map((t, i) => this.player(t, i));
     this.root.setAttribute("aria-label", this.s("tl_label"));
     this.stage.setAttribute("aria-label", this.s("tl_canvas"));
@@ -321,6 +322,7 @@ export class Timeline {
     let span = clamp(t1 - t0, this.minSpan(), duration);
     t0 = clamp(t0, 0, duration - span);
     this.range = { t0, t1: t0 + span };
+    this.showRange();
     this.draw();
     this.requestTiles();
   }
@@ -433,12 +435,18 @@ export class Timeline {
     });
   }
 
-  paintBase() {
-    if (!this.view) return;
-    const ctx = this.base.getContext("2d");
+  /** `canvas`'s context in CSS pixels, cleared. */
+  cleared(canvas) {
+    const ctx = canvas.getContext("2d");
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.height);
+    return ctx;
+  }
+
+  paintBase() {
+    if (!this.view) return;
+    const ctx = this.cleared(this.base);
     ctx.imageSmoothingEnabled = false;
     const colours = colourTable(this.view.colormaps[this.cmap] || this.view.colormaps.viridis);
     for (const lane of this.lanes) {
@@ -454,8 +462,6 @@ export class Timeline {
       this.paintLaneLabel(ctx, lane, track);
     }
     const d = this.root.dataset;
-    d.t0 = this.range.t0.toFixed(4);
-    d.t1 = this.range.t1.toFixed(4);
     d.scale = this.scale;
     d.cmap = this.cmap;
     d.floor = String(this.floor);
@@ -489,6 +495,12 @@ export class Timeline {
     const t = ((px - lane.x) / lane.w) * this.view.duration;
     const span = this.range.t1 - this.range.t0;
     this.setRange(t - span / 2, t + span / 2);
+  }
+
+  /** The visible range as data attributes, as soon as it changes (tests and scripts read them). */
+  showRange() {
+    this.root.dataset.t0 = this.range.t0.toFixed(4);
+    this.root.dataset.t1 = this.range.t1.toFixed(4);
   }
 
   tierRegions(track, tier) {
@@ -547,10 +559,7 @@ export class Timeline {
     const scale = this.frequencyScale(track);
     const image = new ImageData(Math.max(1, Math.round(lane.w)), Math.max(1, Math.round(lane.h)));
     const background = colours[0] & 0x00ffffff | 0xff000000;
-    const blocks = [track.spec];
-    const tile = this.tiles[lane.track];
-    if (tile && tile.spec.dt < track.spec.dt) blocks.push(tile.spec);
-    blocks.forEach((spec, i) => {
+    this.specBlocks(lane.track).forEach((spec, i) => {
       const table = levelTable(colours, spec.db_min, spec.db_max, this.floor, this.ceiling);
       const cols = columnIndex(image.width, this.range, track, spec, false);
       const rows = spectrogramRows(image.height, scale, spec, track);
@@ -617,10 +626,7 @@ export class Timeline {
 
   paintTop() {
     if (!this.view) return;
-    const ctx = this.top.getContext("2d");
-    const dpr = window.devicePixelRatio || 1;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, this.width, this.height);
+    const ctx = this.cleared(this.top);
     const body = this.lanes.filter((l) => l.kind !== "axis" && l.kind !== "overview");
     const yTop = body[0].y, yBottom = body[body.length - 1].y + body[body.length - 1].h;
     if (this.stopAt) {
@@ -701,10 +707,15 @@ export class Timeline {
     return out;
   }
 
+  /** A track's spectrogram blocks, coarse to fine: the overview, then the zoom tile when it is finer. */
+  specBlocks(index) {
+    const track = this.view.tracks[index];
+    const tile = this.tiles[index];
+    return tile && tile.spec.dt < track.spec.dt ? [track.spec, tile.spec] : [track.spec];
+  }
+
   levelAt(track, channel, tt, f) {
-    const tile = this.tiles[this.view.tracks.indexOf(track)];
-    const blocks = tile && tile.spec.dt < track.spec.dt ? [tile.spec, track.spec] : [track.spec];
-    for (const spec of blocks) {
+    for (const spec of this.specBlocks(this.view.tracks.indexOf(track)).reverse()) {
       const k = Math.floor((tt - spec.t0) / spec.dt);
       if (k < 0 || k >= spec.cols) continue;
       const bin = Math.round(f / (track.sample_rate / track.n_fft));
@@ -882,14 +893,12 @@ export class Timeline {
     this.keyCursor = t;
     const span = this.range.t1 - this.range.t0;
     if (t < this.range.t0 || t > this.range.t1) this.setRange(t - span / 2, t + span / 2);
-    const track = this.view.tracks[this.active];
     const lane = this.lanes.find((l) => l.kind === "wave" && l.track === this.active);
     const info = this.readAt(t, lane, lane ? lane.y + lane.h / 2 : 0);
     this.root.dataset.cursor = t.toFixed(4);
     this.stage.setAttribute("aria-valuenow", t.toFixed(3));
     this.showReadout(info);
     this.paintTop();
-    return track;
   }
 
   // --- playback ---------------------------------------------------------------------------------------
