@@ -6,6 +6,7 @@ Importing this module builds ``demo`` without launching it (tests import it).
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 
@@ -15,14 +16,19 @@ except ImportError:
     pass
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Our figures use matplotlib's object API; naming the backend keeps Gradio's per-request backend
+# check from importing pyplot (0.6 s) inside the first request.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from audiolab.core import cache, limits
 from components import (
+    activity,
     audio_tab,
     augment_tab,
-    fast_config,
+    fast_start,
     features_tab,
     griffinlim_tab,
     page,
@@ -54,7 +60,12 @@ TABS = [
 
 def build_demo() -> gr.Blocks:
     """The whole app: one ``gr.Blocks`` with a tab per feature area."""
-    fast_config.install()  # block configs from remembered signatures (start-up)
+    fast_start.install()  # per-class config parts computed once (start-up)
+    return fast_start.build_without_spare_apps(_build_blocks)
+
+
+def _build_blocks() -> gr.Blocks:
+    """The tabs, the request scheduling and the refusal messages."""
     shared: dict = {}
     with gr.Blocks(title="TorchAudio Lab", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         gr.Markdown("# TorchAudio Lab")
@@ -68,6 +79,13 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def _app_kwargs() -> dict:
+    """FastAPI settings: the storage guard and sweep, and the request activity the warm-up waits on."""
+    kwargs = storage.app_kwargs()
+    kwargs["middleware"] = [*kwargs["middleware"], Middleware(activity.RequestActivity)]
+    return kwargs
+
+
 def launch_kwargs() -> dict:
     """Hardened ``launch()`` settings shared by ``main`` and the tests."""
     return {
@@ -76,13 +94,14 @@ def launch_kwargs() -> dict:
         "show_error": False,
         "i18n": build_i18n(),
         "ssr_mode": False,
-        "app_kwargs": storage.app_kwargs(),  # disk budget on uploads; stale files of earlier runs swept at start
+        "app_kwargs": _app_kwargs(),  # disk budget on uploads, start-up sweep, request activity for the warm-up
         "mcp_server": mcp_tools.install(),  # every named endpoint an MCP tool at /gradio_api/mcp/ (README)
         "head": timeline.head_html(),  # the timeline's browser module and styles, once per page
         **page.launch_kwargs(),  # fonts with every glyph; tab arrow keys, rounded skip labels, slider range notes
     }
 
 
+gc.freeze()  # the imported modules live as long as the app: later full collections skip them
 demo = build_demo()
 
 

@@ -27,7 +27,7 @@ from PIL import Image
 from audiolab.core import cache, figdata, labels
 from audiolab.core import io as aio
 from audiolab.core.errors import AudioLabError, Note
-from components import storage
+from components import activity, storage
 from components.i18n import register, t, text
 
 log = logging.getLogger("audiolab.ui")
@@ -121,6 +121,7 @@ def _translated(call: Callable, name: str):
     logged (under the handler's ``name``) and hidden. The message is also kept for :func:`keep_notes`."""
     try:
         with (
+            activity.handling(),  # the background warm-up waits while a handler runs
             storage.removed_on_failure(),  # a failed request leaves none of its result files behind
             labels.use_language(request_language()),  # figures drawn in the browser's language
         ):

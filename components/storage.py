@@ -131,14 +131,18 @@ def ensure_room(nbytes: int) -> None:
 
 
 def sweep_old(max_age_s: float = limits.OUTPUT_MAX_AGE_S) -> int:
-    """Delete files older than ``max_age_s`` seconds from both folders (any process's); returns how many."""
-    global _last_age_sweep
+    """Delete files older than ``max_age_s`` seconds from both folders (any process's); returns how many.
+    The bytes left are the count :func:`ensure_room` starts from (the next upload need not count)."""
+    global _last_age_sweep, _used, _counted_at
     _last_age_sweep = time.monotonic()
     cutoff = time.time() - max_age_s
     roots = [root for root in folders() if root.is_dir()]
     with _lock:
-        old = [path for mtime, _, path in _files(roots) if mtime < cutoff and str(path) not in _kept]
-        return sum(_delete(path) for path in old)
+        files = _files(roots)
+        old = [(size, path) for mtime, size, path in files if mtime < cutoff and str(path) not in _kept]
+        deleted = [size for size, path in old if _delete(path)]
+        _used, _counted_at = sum(size for _, size, _ in files) - sum(deleted), time.monotonic()
+        return len(deleted)
 
 
 def sweep_old_now_and_then() -> None:

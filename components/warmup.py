@@ -1,6 +1,7 @@
 """Start-up warm-up: once the server is up, run in the background what every tab's first
 request would otherwise pay for (codec libraries, resampling kernels, transforms, renderers,
-fonts, matplotlib), so a user's first request is as fast as the next ones.
+fonts, matplotlib), so a user's first request is as fast as the next ones. Each step waits for
+a quiet moment (:mod:`components.activity`): warming never slows a request that is running.
 
 Each step calls the engine on a tiny synthetic clip (0.25 s of a chirp); a step that fails
 is logged and skipped: warming never stops the app.
@@ -15,6 +16,8 @@ import time
 from collections.abc import Callable
 
 import torch
+
+from components import activity
 
 log = logging.getLogger("audiolab.warmup")
 
@@ -86,10 +89,15 @@ STEPS: dict[str, Callable[[torch.Tensor], None]] = {
 }
 
 
-def warm_up() -> dict[str, float]:
-    """Run every step once; returns seconds per step (a failed step is logged, not raised)."""
+QUIET_S = 0.5  # a step starts once no request has come or run for this long
+
+
+def warm_up(quiet_s: float = 0.0) -> dict[str, float]:
+    """Run every step once, each when the server has been quiet for ``quiet_s`` (see
+    :mod:`components.activity`); returns seconds per step (a failed step is logged, not raised)."""
     x, seconds = _clip(), {}
     for name, step in STEPS.items():
+        activity.wait_until_quiet(quiet_s)
         start = time.perf_counter()
         try:
             step(x)
@@ -101,7 +109,7 @@ def warm_up() -> dict[str, float]:
 
 
 def start() -> threading.Thread:
-    """Warm up in a daemon thread (call once the server is up); returns the thread."""
-    thread = threading.Thread(target=warm_up, name="audiolab-warm-up", daemon=True)
+    """Warm up in a daemon thread, between requests (call once the server is up); returns the thread."""
+    thread = threading.Thread(target=warm_up, args=(QUIET_S,), name="audiolab-warm-up", daemon=True)
     thread.start()
     return thread

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import soundfile as sf
@@ -61,3 +63,49 @@ def test_the_warm_up_clip_is_the_chirp_it_says():
     spectrum = torch.fft.rfft(x[0, :1000] * torch.hann_window(1000))  # first 62.5 ms: near 200-1150 Hz
     peak_hz = int(spectrum.abs().argmax()) * warmup.RATE / 1000
     assert 150 <= peak_hz <= 1200
+
+
+def test_a_handler_call_and_a_request_count_as_activity():
+    import asyncio
+
+    from components import activity
+
+    with activity.handling():
+        time.sleep(0.05)
+        assert activity.quiet_for() == 0.0  # while a handler runs
+    time.sleep(0.1)
+    assert 0.1 <= activity.quiet_for() < 1.0
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope["type"])
+
+    asyncio.run(activity.RequestActivity(inner)({"type": "http"}, None, None))
+    assert seen == ["http"] and activity.quiet_for() < 0.05  # a request start resets the quiet time
+
+
+def test_the_warm_up_waits_for_a_quiet_moment_before_each_step(monkeypatch):
+    from components import activity, warmup
+
+    ran = []
+    monkeypatch.setattr(warmup, "STEPS", {"a": lambda x: ran.append(time.monotonic()), "b": lambda x: None})
+    with activity.handling():
+        thread = threading.Thread(target=warmup.warm_up, args=(0.3,))
+        thread.start()
+        time.sleep(0.5)
+        assert ran == []  # a handler is running: no step starts
+        released = time.monotonic()
+    thread.join(timeout=5)
+    assert len(ran) == 1 and ran[0] - released >= 0.3  # then only after 0.3 s of quiet
+
+
+def test_the_caller_source_used_while_torchcodec_imports_is_torch_s_own_text():
+    import torch._library.utils
+
+    from audiolab.core import io as aio
+
+    def where(get_source):
+        return get_source(2)  # the caller of where: the list comprehension below
+
+    ours, torchs = [where(f) for f in (aio._caller_source, torch._library.utils.get_source)]  # one line
+    assert ours == torchs and ours.rsplit(":", 1)[0] == __file__

@@ -119,6 +119,17 @@ def test_the_age_sweep_deletes_any_run_s_old_files_from_both_folders(app_folders
     assert files_under(app_folders) == sorted([kept, fresh])
 
 
+def test_the_sweep_leaves_the_count_the_next_write_starts_from(app_folders, monkeypatch):
+    put(app_folders / "gradio" / "s" / "stale.wav", 3000, age_s=2 * HOUR)
+    fresh = put(app_folders / "gradio" / "f" / "upload.wav", 1000, age_s=60)
+    assert storage.sweep_old() == 1
+    assert storage._used == fresh.stat().st_size  # what is left on disk
+    scans = []
+    monkeypatch.setattr(storage, "_files", lambda roots: scans.append(roots) or [])
+    storage.ensure_room(500)  # within DISK_RESCAN_S of the sweep: no second scan
+    assert scans == [] and storage._used == 1500
+
+
 def test_a_failed_request_leaves_none_of_its_result_files(app_folders):
     @common.user_errors
     def handler():
