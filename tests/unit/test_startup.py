@@ -109,3 +109,16 @@ def test_the_caller_source_used_while_torchcodec_imports_is_torch_s_own_text():
 
     ours, torchs = [where(f) for f in (aio._caller_source, torch._library.utils.get_source)]  # one line
     assert ours == torchs and ours.rsplit(":", 1)[0] == __file__
+
+
+def test_the_frame_module_lookup_used_while_torchcodec_imports_is_inspect_s_answer():
+    import inspect
+
+    from audiolab.core import io as aio
+
+    frame = sys._getframe()
+    assert aio._FrameModule().getmodule(frame) is inspect.getmodule(frame) is sys.modules[__name__]
+    scope: dict = {"__name__": "not_a_module"}
+    exec("import sys\nframe = sys._getframe()", scope)  # a frame without a module file: inspect's own answer
+    assert aio._FrameModule().getmodule(scope["frame"]) is inspect.getmodule(scope["frame"])
+    assert aio._FrameModule().getsourcefile is inspect.getsourcefile  # the rest is inspect's
