@@ -235,11 +235,6 @@ def streamed(fn: Callable) -> Callable:
 
 # --- a fast "can the browser play this?" for gr.Audio -----------------------------------------
 
-_SF_CODECS = {  # libsndfile (format, subtype) -> the codec name ffprobe reports
-    ("WAV", "PCM_16"): "pcm_s16le", ("WAV", "PCM_24"): "pcm_s24le", ("WAV", "PCM_32"): "pcm_s32le",
-    ("WAV", "FLOAT"): "pcm_f32le", ("WAV", "DOUBLE"): "pcm_f64le", ("WAV", "PCM_U8"): "pcm_u8",
-    ("OGG", "VORBIS"): "vorbis", ("OGG", "OPUS"): "opus",
-}  # fmt: skip
 _ffprobe_is_playable = processing_utils.audio_is_playable
 
 
@@ -254,7 +249,7 @@ def audio_is_playable(path: str) -> bool:
         info = sf.info(path)
     except Exception:  # noqa: BLE001 - not a libsndfile format: let ffprobe tell
         return _ffprobe_is_playable(path)
-    codec = "flac" if info.format == "FLAC" else _SF_CODECS.get((info.format, info.subtype))
+    codec = "flac" if info.format == "FLAC" else aio.SF_CODECS.get((info.format, info.subtype))
     if codec is None:
         return _ffprobe_is_playable(path)
     return (Path(path).suffix.lower(), codec) in processing_utils.PLAYABLE_AUDIO_CODECS

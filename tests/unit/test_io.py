@@ -260,3 +260,58 @@ def test_the_player_gets_two_channels_at_48_khz_at_most():
     torch.testing.assert_close(y, T.Resample(96_000, 48_000)(x[:2]).clamp(-1, 1), atol=1e-5, rtol=0)
     same, rate = aio.for_playback(x[:1], 44_100, notes)
     assert rate == 44_100 and same is not None and same.shape == (1, 48_000) and len(notes) == 2
+
+
+# --- WAV and FLAC through libsndfile alone ------------------------------------------------------
+
+EXACT_FORMATS = [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "PCM_32"), ("WAV", "FLOAT"), ("WAV", "DOUBLE"),
+                 ("WAV", "PCM_U8"), ("WAVEX", "PCM_16"), ("WAVEX", "FLOAT"), ("FLAC", "PCM_16"), ("FLAC", "PCM_24"),
+                 ("FLAC", "PCM_S8")]  # fmt: skip
+
+
+def _encoded(fmt: str, subtype: str, rate: int = 22_050, channels: int = 3) -> bytes:
+    rng = np.random.default_rng(len(fmt + subtype))
+    x = (rng.standard_normal((20_000, channels)) * 0.3).clip(-1, 1).astype(np.float32)
+    x[:4] = 1.0  # full scale
+    buf = io.BytesIO()
+    sf.write(buf, x, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), EXACT_FORMATS)
+def test_wav_and_flac_read_by_libsndfile_alone_equal_torchcodec_s_samples_and_metadata(fmt, subtype, monkeypatch):
+    data = _encoded(fmt, subtype)
+    sfinfo = aio._sf_info(data)
+    decoder = aio._torchcodec_decoder(data)
+    reference = aio._info_from(data, decoder, sfinfo)  # what torchcodec reports
+    from_torchcodec = aio._decode_torchcodec(decoder, 22_050, 1234, 15_000)
+
+    def no_torchcodec(_):
+        raise AssertionError("torchcodec was opened")
+
+    monkeypatch.setattr(aio, "_torchcodec_decoder", no_torchcodec)
+    assert aio.info(data) == reference
+    decoded = aio.decode(data, frame_offset=1234, num_frames=15_000)
+    assert decoded.info == reference
+    assert torch.equal(decoded.waveform, from_torchcodec)  # bit for bit
+
+
+def test_a_wav_with_a_false_byte_rate_reports_ffmpeg_s_bit_rate_and_seeks_by_its_frames():
+    data = bytearray(_encoded("WAV", "PCM_16"))
+    at = data.find(b"fmt ") + 8 + 8  # the fmt chunk's average bytes per second
+    data[at : at + 4] = (12_345).to_bytes(4, "little")
+    data = bytes(data)
+    assert aio.info(data).bit_rate == 8 * 12_345 == aio._info_from(data, aio._torchcodec_decoder(data), None).bit_rate
+    x, _ = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    assert torch.equal(aio.decode(data, frame_offset=1000, num_frames=500).waveform, torch.from_numpy(x[1000:1500].T))
+
+
+def test_the_byte_rate_is_found_after_other_chunks_and_others_go_to_torchcodec():
+    data = _encoded("WAV", "PCM_16", rate=8000, channels=1)
+    junk = b"JUNK" + (5).to_bytes(4, "little") + b"12345\x00"  # an odd-sized chunk and its pad byte
+    moved = data[:12] + junk + data[12:]
+    moved = moved[:4] + (len(moved) - 8).to_bytes(4, "little") + moved[8:]
+    assert aio._wav_byte_rate(moved) == aio._wav_byte_rate(data) == 8000 * 2
+    assert aio._wav_byte_rate(data[:20]) is None  # no whole fmt chunk
+    for fmt, subtype in [("WAV", "ULAW"), ("OGG", "VORBIS")]:
+        assert not aio._exact_in_libsndfile(_encoded(fmt, subtype), aio._sf_info(_encoded(fmt, subtype)))
