@@ -282,14 +282,20 @@ def _info_from(source: bytes | str, decoder, sfinfo) -> AudioInfo:
 
 def _wav_byte_rate(source: bytes | str) -> int | None:
     """The ``fmt `` chunk's average bytes per second of a RIFF/WAVE file (what FFmpeg reports, x 8,
-    as the bit rate), or ``None`` if it is not within the first 64 KiB."""
-    head, at = _head(source, 65_536), 12
-    while at + 8 <= len(head):
-        size = int.from_bytes(head[at + 4 : at + 8], "little")
-        if head[at : at + 4] == b"fmt ":
-            body = head[at + 8 : at + 8 + size]
-            return int.from_bytes(body[8:12], "little") if len(body) >= 12 else None
-        at += 8 + size + (size & 1)
+    as the bit rate), or ``None`` if it does not start within the first 64 KiB. Reads only the
+    chunk headers on the way (a few small reads, not the file)."""
+    with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as f:
+        at = 12
+        while at + 8 <= 65_536:
+            f.seek(at)
+            header = f.read(8)
+            if len(header) < 8:
+                return None
+            size = int.from_bytes(header[4:8], "little")
+            if header[:4] == b"fmt ":
+                body = f.read(12)
+                return int.from_bytes(body[8:12], "little") if size >= 12 and len(body) == 12 else None
+            at += 8 + size + (size & 1)
     return None
 
 
