@@ -8,7 +8,10 @@ registers the ``compare`` endpoint. Augment and Griffin-Lim wire their own A and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -71,15 +74,45 @@ def _decode(path: str, max_seconds: float | None) -> aio.Decoded:
     return aio.decode(path, max_seconds=seconds, max_samples=limits.CMP_MAX_INPUT_SAMPLES)
 
 
+RECENT_MAX = 2  # comparisons kept: the panel and the A/B timeline of one click share one (at most ~60 s each)
+_recent: OrderedDict[tuple, tuple[aio.Decoded, aio.Decoded, compare_engine.Comparison]] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def _file_key(path: str) -> tuple:
+    """A file's identity and version: its real path, size and modification time (ns)."""
+    st = os.stat(path)
+    return os.path.realpath(path), st.st_size, st.st_mtime_ns
+
+
+def compared(path_a: str, path_b: str, align: str, match_loudness: bool, max_seconds_a: float | None = None):
+    """``(A, B, comparison)``: both files decoded (bounded) and B compared against A.
+
+    The compare panel and the A/B timeline of one click ask for the same pair: the last
+    ``RECENT_MAX`` comparisons are kept (keyed by each file's path, size and modification time, and
+    the settings) and given to both. Treat the results as read-only."""
+    key = (_file_key(path_a), _file_key(path_b), align, bool(match_loudness), max_seconds_a)
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    a, b = _decode(path_a, max_seconds_a), _decode(path_b, None)
+    c = compare_engine.compare(a.waveform, a.sample_rate, b.waveform, b.sample_rate, align=align,
+                               match_loudness=bool(match_loudness))  # fmt: skip
+    with _recent_lock:
+        _recent[key] = (a, b, c)
+        while len(_recent) > RECENT_MAX:
+            _recent.popitem(last=False)
+    return a, b, c
+
+
 def compare_paths(path_a: str, path_b: str, align: str, match_loudness: bool, *, max_seconds_a: float | None = None,
                   names: tuple[str, str] | None = None) -> tuple[dict, str, str]:  # fmt: skip
     """Decode both files (bounded), compare B against A; returns the report, the ``.npy`` path and the code.
 
     ``max_seconds_a``: a tab's own bound on A (what it processed); ``names``: file names for the code."""
-    a, b = _decode(path_a, max_seconds_a), _decode(path_b, None)
-    c = compare_engine.compare(a.waveform, a.sample_rate, b.waveform, b.sample_rate, align=align,
-                               match_loudness=bool(match_loudness))  # fmt: skip
-    c.notes[:0] = [*(f"A: {n}" for n in a.notes), *(f"B: {n}" for n in b.notes)]
+    a, b, c = compared(path_a, path_b, align, match_loudness, max_seconds_a)
+    c = replace(c, notes=[*(f"A: {n}" for n in a.notes), *(f"B: {n}" for n in b.notes), *c.notes])
     name_a, name_b = names or (Path(path_a).name, Path(path_b).name)
     frames = [-1 if d.waveform.shape[-1] == d.info.num_frames else d.waveform.shape[-1] for d in (a, b)]
     code = compare_snippets.compare_snippet(name_a, name_b, c, frames_a=frames[0], frames_b=frames[1])
@@ -155,8 +188,7 @@ def ab_view(path_a: str, others: list[tuple[str, list[str]]], align: str, *, nam
     clips = [timeline.Clip(a.waveform, a.sample_rate, name_a, audio=path_a)]
     letters = "BCDEFGH"
     for i, (path_b, name_b) in enumerate(others):
-        b = _decode(path_b, None)
-        c = compare_engine.compare(a.waveform, a.sample_rate, b.waveform, b.sample_rate, align=align)
+        _, b, c = compared(path_a, path_b, align, False, max_seconds_a)
         diff = compare_engine.difference_layer(c)
         clips[0].lufs = c.metrics["a"]["loudness_lufs"]
         clips[0].layers.append(timeline_layers.difference_layer(

@@ -50,3 +50,28 @@ def test_stretched_results_line_up_by_content(tmp_path):
     report, _, _ = compare_result(str(inp), str(out), "content", False)
     assert report["time_scale"] == pytest.approx(r.waveform.shape[-1] / x.shape[-1]) and report["snr_db"] is None
     assert report["time_scale"] == pytest.approx(0.8, abs=1e-3)
+
+
+def test_the_panel_and_the_a_b_timeline_of_one_click_share_one_comparison(tmp_path, monkeypatch):
+    import os
+
+    from audiolab.compare import compute as compare_engine
+    from components import compare_tab
+
+    x = signals.chirp(200, 4000, SR, 1.0, amp=0.3)
+    a = signals.write(tmp_path / "a.wav", x, SR, "FLOAT")
+    b = signals.write(tmp_path / "b.wav", 0.5 * x, SR, "FLOAT")
+    calls = []
+    engine_compare = compare_engine.compare
+    monkeypatch.setattr(compare_engine, "compare", lambda *a, **k: calls.append(k) or engine_compare(*a, **k))
+    monkeypatch.setattr(compare_tab, "_recent", type(compare_tab._recent)())
+    report, _, _ = compare_tab.compare_paths(str(a), str(b), "time", False)
+    compare_tab.ab_view(str(a), [(str(b), "B")], "time", name_a="A")
+    again, _, _ = compare_tab.compare_paths(str(a), str(b), "time", False)
+    assert len(calls) == 1 and again == report  # notes are not added twice to the kept comparison
+    assert report["loudness_difference_db"] == pytest.approx(-6.02, abs=0.01)  # 20 log10(0.5)
+    compare_tab.compare_paths(str(a), str(b), "time", True)  # other settings: computed
+    signals.write(b, 0.25 * x, SR, "FLOAT")
+    os.utime(b, ns=(os.stat(b).st_atime_ns, os.stat(b).st_mtime_ns + 1_000_000))  # a new version of B
+    changed, _, _ = compare_tab.compare_paths(str(a), str(b), "time", False)
+    assert len(calls) == 3 and changed["loudness_difference_db"] == pytest.approx(-12.04, abs=0.01)
