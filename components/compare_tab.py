@@ -184,11 +184,11 @@ def ab_view(path_a: str, others: list[tuple[str, list[str]]], align: str, *, nam
     """The A/B timeline: clip A and each other clip on one time axis, each played as it is (no
     normalisation), with its integrated loudness (for "match loudness"), the factor that aligns its
     content with A's duration, and on A's track the difference spectrogram of each against A."""
-    a = _decode(path_a, max_seconds_a)
+    pairs = [compared(path_a, path_b, align, False, max_seconds_a) for path_b, _ in others]
+    a = pairs[0][0] if pairs else _decode(path_a, max_seconds_a)  # A is decoded once
     clips = [timeline.Clip(a.waveform, a.sample_rate, name_a, audio=path_a)]
     letters = "BCDEFGH"
-    for i, (path_b, name_b) in enumerate(others):
-        _, b, c = compared(path_a, path_b, align, False, max_seconds_a)
+    for i, ((path_b, name_b), (_, b, c)) in enumerate(zip(others, pairs, strict=True)):
         diff = compare_engine.difference_layer(c)
         clips[0].lufs = c.metrics["a"]["loudness_lufs"]
         clips[0].layers.append(timeline_layers.difference_layer(

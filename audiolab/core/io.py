@@ -252,8 +252,6 @@ def _codec_encoding(codec: str) -> str:
 
 
 def _info_from(source: bytes | str, decoder, sfinfo) -> AudioInfo:
-    if decoder is None and _exact_in_libsndfile(source, sfinfo):
-        return _libsndfile_info(source, sfinfo)
     container = sniff_container(source)
     if decoder is not None:
         md = decoder.metadata
@@ -299,37 +297,35 @@ def _wav_byte_rate(source: bytes | str) -> int | None:
     return None
 
 
-def _exact_in_libsndfile(source: bytes | str, sfinfo) -> bool:
-    """Whether libsndfile alone gives what torchcodec would: PCM or float WAV and FLAC, whose samples
-    both decode bit for bit the same (tested), with a header that holds all of FFmpeg's metadata.
-    libsndfile opens these in microseconds; FFmpeg probes the stream first (5 ms for 3 s of WAV)."""
-    if sfinfo is None or (sfinfo.format, sfinfo.subtype) not in SF_CODECS or sfinfo.format == "OGG":
-        return False
-    if not 0 < sfinfo.frames < 2**40:
-        return False
-    return sfinfo.format == "FLAC" or _wav_byte_rate(source) is not None
-
-
-def _libsndfile_info(source: bytes | str, sfinfo) -> AudioInfo:
-    """:class:`AudioInfo` of a file :func:`_exact_in_libsndfile` accepts, as torchcodec gives it."""
-    codec = SF_CODECS[(sfinfo.format, sfinfo.subtype)]
+def _libsndfile_info(source: bytes | str, sfinfo) -> AudioInfo | None:
+    """:class:`AudioInfo` as torchcodec gives it, for the files libsndfile alone reads as torchcodec
+    would: PCM or float WAV and FLAC, whose samples both decode bit for bit the same (tested), with
+    a header that holds all of FFmpeg's metadata (the WAV bit rate is the fmt chunk's); ``None`` for
+    any other file. libsndfile opens these in microseconds; FFmpeg probes the stream first (5 ms for
+    3 s of WAV)."""
+    if sfinfo is None or sfinfo.format == "OGG" or not 0 < sfinfo.frames < 2**40:
+        return None
+    codec = SF_CODECS.get((sfinfo.format, sfinfo.subtype))
+    byte_rate = _wav_byte_rate(source) if codec not in (None, "flac") else 0
+    if codec is None or byte_rate is None:
+        return None
     rate, frames = int(sfinfo.samplerate), int(sfinfo.frames)
     duration = frames / rate
-    bit_rate = 8 * (_wav_byte_rate(source) or 0) if codec != "flac" else 0
-    if not bit_rate:  # the container does not say (FLAC): the average over the file
-        bit_rate = round(_size(source) * 8 / duration)
+    bit_rate = 8 * byte_rate or round(_size(source) * 8 / duration)  # FLAC: the average over the file
     encoding = "FLAC" if codec == "flac" else _SF_ENCODING[sfinfo.subtype]
     return AudioInfo(rate, frames, int(sfinfo.channels), _SF_BITS[sfinfo.subtype], encoding, codec,
                      sniff_container(source), duration, bit_rate)  # fmt: skip
 
 
 def _open(source: Source):
-    """Read, then open with torchcodec and soundfile; refuse what neither can read. For WAV and FLAC
-    that libsndfile reads exactly (:func:`_exact_in_libsndfile`) the decoder is ``None``."""
+    """Read, then open with torchcodec and soundfile; refuse what neither can read. Returns the data,
+    the torchcodec decoder (``None`` for WAV and FLAC that libsndfile reads exactly, see
+    :func:`_libsndfile_info`), libsndfile's info and the file's :class:`AudioInfo`."""
     data = read_source(source)
     container = sniff_container(data)
     sfinfo = _sf_info(data)
-    decoder = None if _exact_in_libsndfile(data, sfinfo) else _torchcodec_decoder(data)
+    exact = _libsndfile_info(data, sfinfo)
+    decoder = None if exact else _torchcodec_decoder(data)
     if decoder is None and sfinfo is None:
         what = {
             "riff": "a RIFF file that is not WAV (e.g. AVI)",
@@ -341,7 +337,7 @@ def _open(source: Source):
             + (f": it is {what}." if what else ": the format is not recognised or the file is corrupt."),
             zh="无法将此文件读取为音频" + (f"：它是{what}。" if what else "：无法识别格式，或文件已损坏。"),
         )
-    return data, decoder, sfinfo
+    return data, decoder, sfinfo, exact or _info_from(data, decoder, sfinfo)
 
 
 def info(source: Source) -> AudioInfo:
@@ -352,8 +348,7 @@ def info(source: Source) -> AudioInfo:
     ``encoding`` (``PCM_S``, ``PCM_F``, ``FLAC``, ``MP3``, ``VORBIS``, ...), plus ``codec``,
     ``container``, ``duration_s`` and ``bit_rate`` (bit/s: the container's, else file size x 8 / duration).
     """
-    data, decoder, sfinfo = _open(source)
-    return _info_from(data, decoder, sfinfo)
+    return _open(source)[3]
 
 
 # --- decoding -----------------------------------------------------------------------------
@@ -377,8 +372,7 @@ def decode(
     """
     frame_offset = int(limits.check_number("frame_offset", frame_offset, 0, 2**40, integer=True))
     num_frames = int(limits.check_number("num_frames", num_frames, -1, 2**40, integer=True))
-    data, decoder, sfinfo = _open(source)
-    meta = _info_from(data, decoder, sfinfo)
+    data, decoder, sfinfo, meta = _open(source)
     limits.check_sample_rate(meta.sample_rate)
     limits.check_channels(meta.num_channels)
     cap = limits.max_frames(meta.sample_rate, meta.num_channels, max_seconds, max_samples)
