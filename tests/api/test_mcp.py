@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -40,7 +41,8 @@ def call(url: str, work):
             await session.initialize()
             return await work(session)
 
-    return asyncio.run(main())
+    with ThreadPoolExecutor(1) as thread:  # its own thread: a browser test may have left a loop running in this one
+        return thread.submit(asyncio.run, main()).result()
 
 
 def texts(result) -> list[str]:
