@@ -235,14 +235,29 @@ def _refusal(err: AudioLabError) -> PlainTextResponse:
     return PlainTextResponse(f"{err} / {err.zh}", status_code=507)
 
 
+def _sweep_at_start() -> None:
+    """:func:`sweep_old`, logged; run in a thread of its own while the server starts."""
+    log.info("start-up sweep: %d stale files deleted", sweep_old())
+
+
+def start_sweep() -> threading.Thread:
+    """Start the start-up sweep in the background and return its thread. Thousands of stale files on a
+    cold disk take seconds to delete, and Gradio gives up on a server not started within 5 s; writes
+    that come meanwhile wait for the sweep's lock and then start from its count."""
+    global _last_age_sweep
+    _last_age_sweep = time.monotonic()  # the sweep is on its way: the once-a-minute one need not start too
+    thread = threading.Thread(target=_sweep_at_start, name="start-up sweep", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app):
-    """FastAPI lifespan: at server start, keep Gradio's copies of the example clips and delete the
-    stale files of earlier runs (SIGTERM or kill -9 leave Gradio's cache behind)."""
+    """FastAPI lifespan: at server start, keep Gradio's copies of the example clips and start deleting
+    the stale files of earlier runs (SIGTERM or kill -9 leave Gradio's cache behind)."""
     blocks = app.get_blocks()
     keep(path for block in blocks.blocks.values() for path in getattr(block, "keep_in_cache", ()))
-    removed = await anyio.to_thread.run_sync(sweep_old)
-    log.info("start-up sweep: %d stale files deleted", removed)
+    start_sweep()
     yield
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import math
 import os
 import subprocess
+import threading
 import time
+import types
 from pathlib import Path
 
 import gradio as gr
@@ -128,6 +132,26 @@ def test_the_sweep_leaves_the_count_the_next_write_starts_from(app_folders, monk
     monkeypatch.setattr(storage, "_files", lambda roots: scans.append(roots) or [])
     storage.ensure_room(500)  # within DISK_RESCAN_S of the sweep: no second scan
     assert scans == [] and storage._used == 1500
+
+
+def test_the_server_starts_without_waiting_for_the_start_up_sweep(app_folders, monkeypatch):
+    # Gradio gives up on a server not started within 5 s; thousands of stale files on a cold disk took longer
+    stale = put(app_folders / "gradio" / "s" / "left_by_kill_9.wav", 1000, age_s=2 * HOUR)
+    release, sweeps = threading.Event(), []
+    sweep_old, start_sweep = storage.sweep_old, storage.start_sweep
+    monkeypatch.setattr(storage, "sweep_old", lambda: release.wait(30) and sweep_old())
+    monkeypatch.setattr(storage, "start_sweep", lambda: sweeps.append(start_sweep()))
+    app = types.SimpleNamespace(get_blocks=lambda: types.SimpleNamespace(blocks={}))
+
+    async def start_server() -> bool:
+        async with storage.lifespan(app):
+            return stale.exists()  # the server is up while the sweep still waits
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # an event loop may be running in this thread
+        assert pool.submit(asyncio.run, start_server()).result(timeout=30)
+    release.set()
+    sweeps[0].join(30)
+    assert not stale.exists()
 
 
 def test_a_failed_request_leaves_none_of_its_result_files(app_folders):
