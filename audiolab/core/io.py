@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import types
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -309,12 +309,9 @@ def _libsndfile_info(source: bytes | str, sfinfo) -> AudioInfo | None:
     byte_rate = _wav_byte_rate(source) if codec not in (None, "flac") else 0
     if codec is None or byte_rate is None:
         return None
-    rate, frames = int(sfinfo.samplerate), int(sfinfo.frames)
-    duration = frames / rate
-    bit_rate = 8 * byte_rate or round(_size(source) * 8 / duration)  # FLAC: the average over the file
-    encoding = "FLAC" if codec == "flac" else _SF_ENCODING[sfinfo.subtype]
-    return AudioInfo(rate, frames, int(sfinfo.channels), _SF_BITS[sfinfo.subtype], encoding, codec,
-                     sniff_container(source), duration, bit_rate)  # fmt: skip
+    info = _info_from(source, None, sfinfo)  # libsndfile's header, FFmpeg's codec name and WAV bit rate
+    encoding = "FLAC" if codec == "flac" else info.encoding
+    return replace(info, codec=codec, encoding=encoding, bit_rate=8 * byte_rate or info.bit_rate)
 
 
 def _open(source: Source):
