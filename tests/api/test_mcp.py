@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -19,7 +17,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from audiolab.features import compute as ft
-from tests import signals
+from tests import loops, signals
 
 SR = 16_000
 TOOLS = {  # named endpoints that are tools (those that only serve the browser are not)
@@ -41,8 +39,7 @@ def call(url: str, work):
             await session.initialize()
             return await work(session)
 
-    with ThreadPoolExecutor(1) as thread:  # its own thread: a browser test may have left a loop running in this one
-        return thread.submit(asyncio.run, main()).result()
+    return loops.run(main())
 
 
 def texts(result) -> list[str]:

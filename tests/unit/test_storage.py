@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import math
 import os
 import subprocess
@@ -18,7 +16,7 @@ import pytest
 from audiolab.core import limits
 from audiolab.core.errors import AudioLabError
 from components import common, storage
-from tests import signals
+from tests import loops, signals
 
 HOUR = 3600.0
 
@@ -147,8 +145,7 @@ def test_the_server_starts_without_waiting_for_the_start_up_sweep(app_folders, m
         async with storage.lifespan(app):
             return stale.exists()  # the server is up while the sweep still waits
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # an event loop may be running in this thread
-        assert pool.submit(asyncio.run, start_server()).result(timeout=30)
+    assert loops.run(start_server(), timeout=30)
     release.set()
     sweeps[0].join(30)
     assert not stale.exists()
