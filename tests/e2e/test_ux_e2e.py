@@ -122,6 +122,8 @@ def test_the_preset_box_empties_when_the_chain_is_no_longer_that_preset(page):
 def test_a_bad_number_is_named_in_the_notes_area(page, tmp_path):
     path = signals.write(tmp_path / "tone.wav", signals.sine(440, 16_000, 1.0), 16_000)
     _upload(page, "audio-input", path)
+    # the upload's own analysis (num_frames=-1) first: run beside the click, it could answer last
+    expect(page.locator("#audio-notes")).to_contain_text("No notes", timeout=60_000)
     page.locator("#num-frames input").fill("-7")
     page.locator("#audio-run").click()
     expect(page.locator("#audio-notes")).to_contain_text("num_frames=-7 is out of range", timeout=60_000)
